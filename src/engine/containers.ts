@@ -1,0 +1,99 @@
+import type { V1Container, V1PodSpec } from '@kubernetes/client-node';
+import type { PolicyConfig } from '../config/policy.js';
+import type { Workload } from './types.js';
+
+export const PROXY_CONTAINERS_ANNOTATION = 'gracekeeper.io/proxy-containers';
+
+export interface ContainerEntry {
+  container: V1Container;
+  /** JSON pointer of the container inside the workload object. */
+  path: string;
+  init: boolean;
+  index: number;
+}
+
+/** Regular containers, then init containers, with their pointers. */
+export function containerEntries(spec: V1PodSpec, pointer: string): ContainerEntry[] {
+  const regular = (spec.containers ?? []).map((container, index) => ({
+    container,
+    path: `${pointer}/containers/${index}`,
+    init: false,
+    index,
+  }));
+  const init = (spec.initContainers ?? []).map((container, index) => ({
+    container,
+    path: `${pointer}/initContainers/${index}`,
+    init: true,
+    index,
+  }));
+  return [...regular, ...init];
+}
+
+/** An init container with restartPolicy Always: started before and stopped after the app. */
+export function isNativeSidecar(c: V1Container): boolean {
+  return c.restartPolicy === 'Always';
+}
+
+/** A container that declares a TCP port: endpoints route traffic to it. */
+export function isServing(c: V1Container): boolean {
+  return (c.ports ?? []).some((p) => (p.protocol ?? 'TCP') === 'TCP');
+}
+
+const regexCache = new Map<string, RegExp>();
+function regex(source: string): RegExp {
+  let r = regexCache.get(source);
+  if (!r) {
+    r = new RegExp(source);
+    regexCache.set(source, r);
+  }
+  return r;
+}
+
+export function imageMatches(image: string | undefined, patterns: readonly string[]): boolean {
+  if (!image) return false;
+  return patterns.some((p) => regex(p).test(image));
+}
+
+/** Annotation from the pod template, else the workload itself. */
+export function annotation(w: Workload, key: string): string | undefined {
+  return w.templateMetadata.annotations?.[key] ?? w.metadata.annotations?.[key] ?? undefined;
+}
+
+export function listAnnotation(w: Workload, key: string): string[] {
+  return (annotation(w, key) ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+/** A proxy sidecar: its image matches a configured pattern or the workload names it as one. */
+export function isProxy(c: V1Container, w: Workload, config: PolicyConfig): boolean {
+  return imageMatches(c.image, config.proxy.imagePatterns) || listAnnotation(w, PROXY_CONTAINERS_ANNOTATION).includes(c.name);
+}
+
+/** Whether the image is known to ship a shell with `sleep`. */
+export function hasShell(c: V1Container, config: PolicyConfig): boolean {
+  return imageMatches(c.image, config.proxy.shellImagePatterns);
+}
+
+/**
+ * How long a container's preStop hook keeps it alive, when that can be read: the sleep action,
+ * `exec: [sleep, N]` or `exec: [sh, -c, "sleep N"]`. Undefined when there is no hook; `unknownSeconds`
+ * when there is one whose duration cannot be read (an HTTP call, a script).
+ */
+export function preStopSeconds(c: V1Container, unknownSeconds: number): number | undefined {
+  const hook = c.lifecycle?.preStop;
+  if (!hook) return undefined;
+  if (hook.sleep && typeof hook.sleep.seconds === 'number') return hook.sleep.seconds;
+  const cmd = hook.exec?.command ?? [];
+  const text = cmd.length >= 2 && /(^|\/)(ba)?sh$/.test(cmd[0] ?? '') ? cmd.slice(1).join(' ') : cmd.join(' ');
+  const m = /^(?:-c\s+)?(?:\/bin\/|\/usr\/bin\/)?sleep\s+(\d+)(s)?\s*$/.exec(text.trim());
+  if (m) return Number(m[1]);
+  return unknownSeconds;
+}
+
+/** Parses 'MAJOR.MINOR' (optionally v-prefixed, with patch) to a comparable minor number; NaN if unreadable. */
+export function minorOf(version: string): number {
+  const m = /^v?1\.(\d+)/.exec(version.trim());
+  return m ? Number(m[1]) : Number.NaN;
+}

@@ -1,0 +1,87 @@
+import jsonpatch from 'fast-json-patch';
+import type { Operation } from 'fast-json-patch';
+import type { RuleAction } from '../config/policy.js';
+import { isSkipped, readSkip } from './skips.js';
+import type { Finding, FindingAction, KubeObject, Rule, RuleContext, Workload } from './types.js';
+import { toWorkload, workloadName } from './workload.js';
+
+export interface EvaluateOptions {
+  /** Compute fixes and the JSON Patch that applies them. */
+  fix?: boolean;
+  /** Run only these rule ids (fixture tests); default every rule. */
+  only?: readonly string[];
+}
+
+export interface AppliedFix {
+  rule: string;
+  /** The first issue the fix answered, for "the Pod will receive ..." messages. */
+  message: string;
+  container?: string;
+}
+
+export interface Evaluation {
+  workload: Workload;
+  /** Findings on the object as given. */
+  findings: Finding[];
+  /** Fixes in the order applied (empty unless options.fix). */
+  fixes: AppliedFix[];
+  /** JSON Patch from the object as given to the fixed object (empty unless options.fix). */
+  patch: Operation[];
+  /** The fixed object, when a fix changed anything. */
+  fixed?: KubeObject;
+}
+
+export function actionFor(rule: Rule, ctx: RuleContext): RuleAction {
+  return ctx.config.rules[rule.id] ?? rule.defaultAction;
+}
+
+function activeRules(rules: readonly Rule[], ctx: RuleContext, w: Workload, only?: readonly string[]) {
+  const skip = readSkip(w);
+  return rules.filter(
+    (r) => (!only || only.includes(r.id)) && actionFor(r, ctx) !== 'off' && !isSkipped(skip, r.id),
+  );
+}
+
+/**
+ * The engine: pure and synchronous. Returns null for objects that hold no pod spec.
+ * Throws GracekeeperError(WORKLOAD_UNREADABLE) when a workload has fields of the wrong shape.
+ */
+export function evaluate(obj: KubeObject, rules: readonly Rule[], ctx: RuleContext, options: EvaluateOptions = {}): Evaluation | null {
+  const workload = toWorkload(obj);
+  if (!workload) return null;
+  const active = activeRules(rules, ctx, workload, options.only);
+  const identity = {
+    kind: workload.kind,
+    namespace: workload.metadata.namespace ?? '',
+    name: workloadName(workload.metadata),
+  };
+
+  const findings: Finding[] = [];
+  for (const rule of active) {
+    const action = actionFor(rule, ctx) as FindingAction;
+    for (const issue of rule.check(workload, ctx)) {
+      findings.push({ rule: rule.id, action, ...identity, ...issue });
+    }
+  }
+
+  const result: Evaluation = { workload, findings, fixes: [], patch: [] };
+  if (!options.fix || !active.some((r) => r.fix)) return result;
+
+  // Fixes run in catalogue order on one copy; each rule re-checks the copy as fixed so far, so a later
+  // rule (the grace period) sees what an earlier one (a preStop sleep) added.
+  const copy = structuredClone(obj);
+  const fixedWorkload = toWorkload(copy) as Workload;
+  for (const rule of active) {
+    if (!rule.fix) continue;
+    const issues = rule.check(fixedWorkload, ctx);
+    if (issues.length === 0) continue;
+    rule.fix(fixedWorkload.podSpec, ctx, fixedWorkload);
+    const first = issues[0]!;
+    result.fixes.push({ rule: rule.id, message: first.message, ...(first.container ? { container: first.container } : {}) });
+  }
+  if (result.fixes.length > 0) {
+    result.patch = jsonpatch.compare(obj, copy);
+    if (result.patch.length > 0) result.fixed = copy;
+  }
+  return result;
+}

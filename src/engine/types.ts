@@ -1,0 +1,73 @@
+import type { V1ObjectMeta, V1PodSpec } from '@kubernetes/client-node';
+import type { ClusterView } from '../cluster/view.js';
+import type { PolicyConfig } from '../config/policy.js';
+
+export const WORKLOAD_KINDS = [
+  'Pod',
+  'Deployment',
+  'ReplicaSet',
+  'StatefulSet',
+  'DaemonSet',
+  'ReplicationController',
+  'Job',
+  'CronJob',
+] as const;
+export type WorkloadKind = (typeof WORKLOAD_KINDS)[number];
+
+/** Any Kubernetes object as decoded JSON. */
+export type KubeObject = { apiVersion?: unknown; kind?: unknown; metadata?: unknown; [key: string]: unknown };
+
+/** A Pod or pod controller, normalised so that rules read one pod spec wherever it lives. */
+export interface Workload {
+  kind: WorkloadKind;
+  apiVersion: string;
+  /** The object's own metadata (namespace may be missing offline). */
+  metadata: V1ObjectMeta;
+  /** Metadata of the pod template; for a Pod, the Pod's metadata. */
+  templateMetadata: V1ObjectMeta;
+  podSpec: V1PodSpec;
+  /** JSON pointer of podSpec inside `object`: `/spec`, `/spec/template/spec`, `/spec/jobTemplate/spec/template/spec`. */
+  pointer: string;
+  /** The whole object as given. Rules about the controller itself (strategy, replicas) read it. */
+  object: KubeObject;
+}
+
+export type FindingAction = 'deny' | 'warn';
+
+/** What a rule reports; the engine adds rule id, action and the workload's identity. */
+export interface RuleIssue {
+  message: string;
+  /** JSON pointer into the workload object. */
+  path: string;
+  container?: string;
+}
+
+export interface Finding {
+  rule: string;
+  action: FindingAction;
+  kind: string;
+  namespace: string;
+  name: string;
+  container?: string;
+  message: string;
+  path: string;
+}
+
+export interface RuleContext {
+  config: PolicyConfig;
+  cluster: ClusterView;
+}
+
+export interface Rule {
+  /** Public, stable id: names the problem. */
+  id: string;
+  summary: string;
+  defaultAction: FindingAction;
+  check(workload: Workload, ctx: RuleContext): RuleIssue[];
+  /**
+   * A safe automatic fix, where one exists: edits `podSpec` (a private copy) in place. Called only when
+   * `check` reported issues on the workload as fixed so far, so it may assume the problem is present.
+   * Must be idempotent: after it, `check` on the result reports nothing.
+   */
+  fix?(podSpec: V1PodSpec, ctx: RuleContext, workload: Workload): void;
+}

@@ -1,0 +1,37 @@
+/**
+ * Every named failure Gracekeeper can report. Codes are stable strings (they reach logs, metrics and CLI
+ * output); messages say what is wrong and, where possible, which field or file.
+ */
+export const ErrorCode = {
+  ConfigInvalid: 'CONFIG_INVALID',
+  ConfigUnreadable: 'CONFIG_UNREADABLE',
+  WorkloadUnreadable: 'WORKLOAD_UNREADABLE',
+  ManifestUnreadable: 'MANIFEST_UNREADABLE',
+  ManifestSyntax: 'MANIFEST_SYNTAX',
+  UsageInvalid: 'USAGE_INVALID',
+  ReviewInvalid: 'REVIEW_INVALID',
+  ReviewNotJson: 'REVIEW_NOT_JSON',
+  ReviewUnsupportedVersion: 'REVIEW_UNSUPPORTED_VERSION',
+  ContentTypeUnsupported: 'CONTENT_TYPE_UNSUPPORTED',
+  BodyTooLarge: 'BODY_TOO_LARGE',
+  TlsUnreadable: 'TLS_UNREADABLE',
+  ClusterUnavailable: 'CLUSTER_UNAVAILABLE',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+export class GracekeeperError extends Error {
+  readonly code: ErrorCode;
+  /** Where the problem is: a config field path, a file:line, a JSON pointer. */
+  readonly where: string | undefined;
+
+  constructor(code: ErrorCode, message: string, where?: string) {
+    super(where ? `${where}: ${message}` : message);
+    this.name = 'GracekeeperError';
+    this.code = code;
+    this.where = where;
+  }
+}
+
+export function isGracekeeperError(e: unknown): e is GracekeeperError {
+  return e instanceof GracekeeperError;
+}

@@ -1,0 +1,14 @@
+import type { Rule } from '../engine/types.js';
+import { readinessProbeMissing } from './readiness-probe-missing.js';
+
+/**
+ * The catalogue, in evaluation order. Order matters for fixes: rules that add preStop hooks or move
+ * sidecars come before grace-period-too-short, which sizes the grace period from what they added.
+ */
+export const RULES: readonly Rule[] = [readinessProbeMissing];
+
+export const RULE_IDS: readonly string[] = RULES.map((r) => r.id);
+
+export function ruleById(id: string): Rule | undefined {
+  return RULES.find((r) => r.id === id);
+}
