@@ -25,3 +25,14 @@ export interface ClusterView {
   listServices(namespace: string): Lookup<V1Service[]>;
   versions(): ClusterVersions;
 }
+
+export type ClusterViewState = 'disabled' | 'syncing' | 'synced' | 'degraded';
+
+/** A view with a lifecycle (the live, informer-backed one); the offline view needs none. */
+export interface ClusterViewSource {
+  view: ClusterView;
+  /** Starts watching; resolves when first synced or when it gives up waiting (never rejects). */
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  state(): ClusterViewState;
+}

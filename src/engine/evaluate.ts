@@ -59,8 +59,8 @@ export function evaluate(obj: KubeObject, rules: readonly Rule[], ctx: RuleConte
   const findings: Finding[] = [];
   for (const rule of active) {
     const action = actionFor(rule, ctx) as FindingAction;
-    for (const issue of rule.check(workload, ctx)) {
-      findings.push({ rule: rule.id, action, ...identity, ...issue });
+    for (const { warnOnly, ...issue } of rule.check(workload, ctx)) {
+      findings.push({ rule: rule.id, action: warnOnly ? 'warn' : action, ...identity, ...issue });
     }
   }
 

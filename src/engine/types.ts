@@ -40,6 +40,11 @@ export interface RuleIssue {
   /** JSON pointer into the workload object. */
   path: string;
   container?: string;
+  /**
+   * Cap this issue at warn even when the rule's action is deny: used when the rule lacks information (an
+   * unknown PVC or Service) or for the milder variant of a problem. Never raises warn to deny.
+   */
+  warnOnly?: boolean;
 }
 
 export interface Finding {
