@@ -75,7 +75,10 @@ export function evaluate(obj: KubeObject, rules: readonly Rule[], ctx: RuleConte
     if (!rule.fix) continue;
     const issues = rule.check(fixedWorkload, ctx);
     if (issues.length === 0) continue;
+    // A rule may find a problem it cannot fix on this cluster (no sleep action, no shell): list only real fixes.
+    const before = JSON.stringify(fixedWorkload.podSpec);
     rule.fix(fixedWorkload.podSpec, ctx, fixedWorkload);
+    if (JSON.stringify(fixedWorkload.podSpec) === before) continue;
     const first = issues[0]!;
     result.fixes.push({ rule: rule.id, message: first.message, ...(first.container ? { container: first.container } : {}) });
   }

@@ -1,11 +1,21 @@
 import type { Rule } from '../engine/types.js';
+import { appNoDrainDelay } from './app-no-drain-delay.js';
+import { gracePeriodTooShort } from './grace-period-too-short.js';
+import { jobSidecarBlocksCompletion } from './job-sidecar-blocks-completion.js';
+import { proxySidecarNoPrestop } from './proxy-sidecar-no-prestop.js';
 import { readinessProbeMissing } from './readiness-probe-missing.js';
 
 /**
  * The catalogue, in evaluation order. Order matters for fixes: rules that add preStop hooks or move
  * sidecars come before grace-period-too-short, which sizes the grace period from what they added.
  */
-export const RULES: readonly Rule[] = [readinessProbeMissing];
+export const RULES: readonly Rule[] = [
+  proxySidecarNoPrestop,
+  jobSidecarBlocksCompletion,
+  appNoDrainDelay,
+  readinessProbeMissing,
+  gracePeriodTooShort,
+];
 
 export const RULE_IDS: readonly string[] = RULES.map((r) => r.id);
 
