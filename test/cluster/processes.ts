@@ -28,7 +28,8 @@ function installExitHooks(): void {
   if (hooked) return;
   hooked = true;
   process.on('exit', killAllSync);
-  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  // SIGALRM is how tap tells a test file it has timed out.
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGALRM'] as const) {
     const onSignal = (): void => {
       killAllSync();
       // If nobody else (e.g. the test runner) handles the signal, die of it as usual.
