@@ -1,0 +1,110 @@
+import { readFileSync } from 'node:fs';
+import jsonpatch from 'fast-json-patch';
+import t from 'tap';
+import { parse } from 'yaml';
+import { evaluate } from '../../src/engine/evaluate.js';
+import { goDurationSeconds, ownSigtermDelaySeconds, requiredGrace } from '../../src/engine/shutdown.js';
+import type { KubeObject } from '../../src/engine/types.js';
+import { toWorkload } from '../../src/engine/workload.js';
+import { RULES } from '../../src/rules/index.js';
+import { contextFor } from '../helpers/engine.js';
+
+const fixture = (name: string) => parse(readFileSync(new URL(`../fixtures/engine/${name}`, import.meta.url), 'utf8'));
+const pod = fixture('web-with-cloud-sql-proxy.pod.yaml') as KubeObject;
+const SHUTDOWN_RULES = ['proxy-sidecar-no-prestop', 'app-no-drain-delay', 'readiness-probe-missing', 'grace-period-too-short'];
+
+for (const variant of ['native-sidecar', 'prestop', 'kubelet-1.28']) {
+  t.test(`every rule on the defaulted app + cloud-sql-proxy Pod (${variant})`, async (t) => {
+    const { config, fixed } = fixture(`web-with-cloud-sql-proxy.${variant}.fixed.yaml`);
+    const result = evaluate(pod, RULES, contextFor([], config), { fix: true })!;
+    const applied = jsonpatch.applyPatch(structuredClone(pod), result.patch, true, false).newDocument;
+    t.same(applied, fixed, 'one patch gives the expected Pod');
+    t.same(result.fixed, fixed, 'the engine returns the same fixed Pod');
+    const again = evaluate(applied, RULES, contextFor([], config), { fix: true })!;
+    t.same(again.patch, [], 're-evaluating the fixed Pod yields an empty patch');
+    if (variant === 'kubelet-1.28') {
+      // No sleep action and no shell in the app image: the app's finding stays, and is not listed as a fix.
+      t.same(result.fixes.map((f) => f.rule), ['proxy-sidecar-no-prestop', 'readiness-probe-missing', 'grace-period-too-short']);
+      t.same(again.findings.map((f) => f.rule), ['app-no-drain-delay']);
+    } else {
+      t.same(result.fixes.map((f) => f.rule), SHUTDOWN_RULES, 'fixes in catalogue order');
+      t.same(again.findings, [], 'the fixed Pod has no findings');
+    }
+  });
+}
+
+function podWith(spec: Record<string, unknown>): KubeObject {
+  return { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p' }, spec };
+}
+const config = contextFor().config;
+const need = (spec: Record<string, unknown>) => requiredGrace(toWorkload(podWith(spec))!, config);
+const app = { name: 'app', image: 'example/app:1', lifecycle: { preStop: { sleep: { seconds: 5 } } } };
+const proxy = (name: string, extra: Record<string, unknown> = {}) => ({
+  name,
+  image: 'gcr.io/cloud-sql-connectors/cloud-sql-proxy:2.14.1',
+  ...extra,
+});
+
+t.test('required grace follows the kubelet termination order', async (t) => {
+  t.equal(need({ containers: [app] }).seconds, 30, 'app alone: preStop 5 + drain 25');
+  t.equal(need({ containers: [{ name: 'worker', image: 'w:1' }] }).seconds, 25, 'worker without preStop: drain only');
+  t.equal(
+    need({ containers: [app, proxy('db', { lifecycle: { preStop: { sleep: { seconds: 30 } } } })] }).seconds,
+    35,
+    'proxy sidecar: preStop 30 + shutdown 5',
+  );
+  t.equal(
+    need({ containers: [app, proxy('db', { args: ['--min-sigterm-delay', '1m'] })] }).seconds,
+    65,
+    'proxy sidecar with its own 1m delay: 60 + 5',
+  );
+  t.equal(
+    need({ initContainers: [proxy('a', { restartPolicy: 'Always' }), proxy('b', { restartPolicy: 'Always' })], containers: [app] })
+      .seconds,
+    40,
+    'native sidecars stop one after the other after the app: 30 + 5 + 5',
+  );
+  t.equal(
+    need({
+      initContainers: [
+        proxy('a', { restartPolicy: 'Always', lifecycle: { preStop: { sleep: { seconds: 50 } } } }),
+        { name: 'migrate', image: 'example/migrate:1' },
+      ],
+      containers: [app],
+    }).seconds,
+    55,
+    "a native sidecar's preStop runs from the start, alongside the app's: max(50, 30) + 5",
+  );
+  t.equal(
+    need({ initContainers: [{ name: 'log', image: 'fluent-bit:3', restartPolicy: 'Always' }], containers: [app] }).seconds,
+    30,
+    'a non-proxy native sidecar without preStop adds nothing',
+  );
+  const pgbouncer = { name: 'pgbouncer', image: 'bitnami/pgbouncer:1.23.1' };
+  t.equal(need({ containers: [pgbouncer] }).seconds, 25, 'a pod made of a proxy alone drains like an app');
+});
+
+t.test('reads Go durations and the proxy delay', async (t) => {
+  t.equal(goDurationSeconds('30s'), 30);
+  t.equal(goDurationSeconds('1m30s'), 90);
+  t.equal(goDurationSeconds('1500ms'), 2, 'rounded up');
+  t.equal(goDurationSeconds('0'), 0);
+  t.equal(goDurationSeconds('30'), undefined, 'Go refuses a number without unit');
+  t.equal(ownSigtermDelaySeconds(proxy('p', { args: ['--min-sigterm-delay=20s'] }), 5), 20);
+  t.equal(ownSigtermDelaySeconds(proxy('p', { env: [{ name: 'CSQL_PROXY_MIN_SIGTERM_DELAY', value: '0s' }] }), 5), 0);
+  t.equal(ownSigtermDelaySeconds(proxy('p', { env: [{ name: 'CSQL_PROXY_MIN_SIGTERM_DELAY', valueFrom: {} }] }), 5), 5, 'unknown');
+  t.equal(ownSigtermDelaySeconds(proxy('p'), 5), 0);
+});
+
+t.test('a Job Pod: only job-sidecar-blocks-completion fires, and its fix makes the proxy a native sidecar', async (t) => {
+  const job = podWith({
+    restartPolicy: 'Never',
+    containers: [{ name: 'migrate', image: 'example/migrate:1' }, proxy('cloud-sql-proxy')],
+  });
+  const result = evaluate(job, RULES, contextFor(), { fix: true })!;
+  t.same(result.findings.map((f) => f.rule), ['job-sidecar-blocks-completion'], 'proxy-sidecar-no-prestop stays silent');
+  const fixed = result.fixed as { spec: { containers: unknown[]; initContainers: Array<{ name: string; restartPolicy: string }> } };
+  t.same(fixed.spec.initContainers.map((c) => [c.name, c.restartPolicy]), [['cloud-sql-proxy', 'Always']]);
+  t.equal(fixed.spec.containers.length, 1);
+  t.same(evaluate(fixed as KubeObject, RULES, contextFor(), { fix: true })!.patch, []);
+});
