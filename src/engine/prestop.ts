@@ -1,6 +1,6 @@
 import type { V1Container, V1PodSpec } from '@kubernetes/client-node';
 import { hasShell, minorOf } from './containers.js';
-import { CSQL_MIN_SIGTERM_DELAY_ENV, MIN_SIGTERM_DELAY_FLAG, hasFlag } from './shutdown.js';
+import { CSQL_MIN_SIGTERM_DELAY_ENV, MIN_SIGTERM_DELAY_FLAG, gracePeriodSeconds, hasFlag } from './shutdown.js';
 import type { RuleContext } from './types.js';
 
 /** Kubelet minors from which a feature is on by default. */
@@ -78,8 +78,12 @@ export function chooseDelayMethod(c: V1Container, ctx: RuleContext, opts: { prox
   return undefined;
 }
 
-/** Applies the method to the container (a private copy). */
-export function addDelay(c: V1Container, method: DelayMethod, seconds: number): void {
+/**
+ * Applies the method to the container of `spec` (a private copy). The API server rejects a sleep action longer
+ * than the grace period, so the grace period is raised to the sleep at least, even with grace-period-too-short
+ * off or skipped; that rule sizes it for the whole shutdown.
+ */
+export function addDelay(spec: V1PodSpec, c: V1Container, method: DelayMethod, seconds: number): void {
   if (method === 'proxy-env') {
     const value = `${seconds}s`;
     const existing = (c.env ?? []).filter((e) => e.name === CSQL_MIN_SIGTERM_DELAY_ENV);
@@ -92,6 +96,7 @@ export function addDelay(c: V1Container, method: DelayMethod, seconds: number): 
   }
   const preStop = method === 'sleep-action' ? { sleep: { seconds } } : { exec: { command: ['sleep', String(seconds)] } };
   c.lifecycle = { ...c.lifecycle, preStop };
+  if (method === 'sleep-action' && gracePeriodSeconds(spec) < seconds) spec.terminationGracePeriodSeconds = seconds;
 }
 
 /** What the fix will add, for messages. */

@@ -40,10 +40,10 @@ export const appNoDrainDelay: Rule = {
       };
     });
   },
-  fix(_spec, ctx, w) {
+  fix(spec, ctx, w) {
     for (const { container } of undelayed(w, ctx)) {
       const method = chooseDelayMethod(container, ctx, NO_PROXY_ENV);
-      if (method) addDelay(container, method, ctx.config.timings.appPreStopSeconds);
+      if (method) addDelay(spec, container, method, ctx.config.timings.appPreStopSeconds);
     }
   },
 };

@@ -8,7 +8,7 @@ const PROXY_ENV = { proxyEnv: true };
 /** Proxy sidecars that stop at SIGTERM: no preStop hook and no --min-sigterm-delay of their own. */
 function unguarded(w: Workload, ctx: RuleContext) {
   // With no preStop or drain time configured there is nothing to outlive.
-  if (!restartsAlways(w.podSpec) || holdSeconds(ctx) === 0) return [];
+  if (!restartsAlways(w.podSpec) || proxyHoldSeconds(ctx) === 0) return [];
   const unknown = ctx.config.timings.appPreStopSeconds;
   return proxySidecars(w, ctx.config).filter(
     (e) => !e.container.lifecycle?.preStop && ownSigtermDelaySeconds(e.container, unknown) === 0,
@@ -16,7 +16,7 @@ function unguarded(w: Workload, ctx: RuleContext) {
 }
 
 /** The proxy must outlive the app: the app's own preStop plus its drain. */
-function holdSeconds(ctx: RuleContext): number {
+function proxyHoldSeconds(ctx: RuleContext): number {
   return ctx.config.timings.appPreStopSeconds + ctx.config.timings.drainSeconds;
 }
 
@@ -24,7 +24,7 @@ function remedy(c: V1Container, ctx: RuleContext): string {
   if (resolveStrategy(ctx) === 'native-sidecar') {
     return 'Fix: run it as a native sidecar (initContainers, restartPolicy: Always), which Kubernetes stops after the app.';
   }
-  const seconds = holdSeconds(ctx);
+  const seconds = proxyHoldSeconds(ctx);
   const method = chooseDelayMethod(c, ctx, PROXY_ENV);
   if (!method) return noDelayAdvice(c, ctx, seconds, PROXY_ENV);
   return `Fix: ${describeDelay(method, seconds)}, so it outlives the app's preStop and drain.`;
@@ -51,7 +51,7 @@ export const proxySidecarNoPrestop: Rule = {
     }
     for (const c of proxies) {
       const method = chooseDelayMethod(c, ctx, PROXY_ENV);
-      if (method) addDelay(c, method, holdSeconds(ctx));
+      if (method) addDelay(spec, c, method, proxyHoldSeconds(ctx));
     }
   },
 };

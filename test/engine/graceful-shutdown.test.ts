@@ -108,3 +108,11 @@ t.test('a Job Pod: only job-sidecar-blocks-completion fires, and its fix makes t
   t.equal(fixed.spec.containers.length, 1);
   t.same(evaluate(fixed as KubeObject, RULES, contextFor(), { fix: true })!.patch, []);
 });
+
+t.test('a sleep action never exceeds the grace period, even with grace-period-too-short off', async (t) => {
+  const config = { proxy: { strategy: 'prestop' }, timings: { drainSeconds: 60 }, rules: { 'grace-period-too-short': 'off' } };
+  const result = evaluate(podWith({ containers: [app, proxy('db')] }), RULES, contextFor([], config), { fix: true })!;
+  const spec = (result.fixed as { spec: { terminationGracePeriodSeconds: number; containers: Array<{ lifecycle?: unknown }> } }).spec;
+  t.same(spec.containers[1]!.lifecycle, { preStop: { sleep: { seconds: 65 } } }, 'the proxy outlives preStop 5 + drain 60');
+  t.equal(spec.terminationGracePeriodSeconds, 65, 'raised to the sleep, which the API server requires');
+});
