@@ -24,10 +24,13 @@ export function kubeletLabel(ctx: RuleContext): string {
 
 export type Strategy = 'prestop' | 'native-sidecar';
 
-/** The configured proxy strategy; `auto` means native sidecars when every kubelet supports them. */
+/**
+ * The strategy in force: `auto` and `native-sidecar` give native sidecars only when every kubelet supports
+ * them. Below 1.29 the API server drops `restartPolicy` from init containers (feature gate off), so a moved
+ * proxy would become a plain init container that never exits and the Pod would hang in Init: fall back to preStop.
+ */
 export function resolveStrategy(ctx: RuleContext): Strategy {
-  const s = ctx.config.proxy.strategy;
-  if (s !== 'auto') return s;
+  if (ctx.config.proxy.strategy === 'prestop') return 'prestop';
   return kubeletMinor(ctx) >= NATIVE_SIDECAR_MINOR ? 'native-sidecar' : 'prestop';
 }
 
