@@ -34,6 +34,11 @@ export function isNativeSidecar(c: V1Container): boolean {
   return c.restartPolicy === 'Always';
 }
 
+/** Regular containers and native sidecars: they run alongside the app, while plain init containers run first, to completion. */
+export function runsAlongsideApp(e: ContainerEntry): boolean {
+  return !e.init || isNativeSidecar(e.container);
+}
+
 /** A container that declares a TCP port: endpoints route traffic to it. */
 export function isServing(c: V1Container): boolean {
   return (c.ports ?? []).some((p) => (p.protocol ?? 'TCP') === 'TCP');
