@@ -4,6 +4,9 @@ import { gracePeriodTooShort } from './grace-period-too-short.js';
 import { jobSidecarBlocksCompletion } from './job-sidecar-blocks-completion.js';
 import { proxySidecarNoPrestop } from './proxy-sidecar-no-prestop.js';
 import { readinessProbeMissing } from './readiness-probe-missing.js';
+import { rolloutDropsAllPods } from './rollout-drops-all-pods.js';
+import { rwoVolumeSharedByReplicas } from './rwo-volume-shared-by-replicas.js';
+import { statefulsetServiceNotHeadless } from './statefulset-service-not-headless.js';
 
 /**
  * The catalogue, in evaluation order. Order matters for fixes: rules that add preStop hooks or move
@@ -15,6 +18,10 @@ export const RULES: readonly Rule[] = [
   appNoDrainDelay,
   readinessProbeMissing,
   gracePeriodTooShort,
+  // Checks without a fix.
+  rolloutDropsAllPods,
+  rwoVolumeSharedByReplicas,
+  statefulsetServiceNotHeadless,
 ];
 
 export const RULE_IDS: readonly string[] = RULES.map((r) => r.id);

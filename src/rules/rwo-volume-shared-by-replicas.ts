@@ -1,0 +1,76 @@
+import { desiredReplicas, resolveRollingUpdate } from '../engine/replicas.js';
+import type { Rule, RuleIssue, Workload } from '../engine/types.js';
+
+const KINDS = new Set(['Deployment', 'ReplicaSet', 'ReplicationController']);
+
+/**
+ * Access modes that forbid attaching to a second node (ReadWriteOnce) or using from a second pod
+ * (ReadWriteOncePod). The attach/detach controller refuses a second attachment when the volume's modes
+ * contain either, whatever else they list.
+ */
+const SINGLE_ATTACH = ['ReadWriteOnce', 'ReadWriteOncePod'];
+
+/** Why two pods of this workload can exist at the same time; undefined when they cannot. */
+function overlap(w: Workload): { replicas: number; surge: number } | undefined {
+  const replicas = desiredReplicas(w)!;
+  if (replicas <= 0) return undefined;
+  const surge = resolveRollingUpdate(w)?.surge ?? 0;
+  if (replicas > 1 || surge > 0) return { replicas, surge };
+  return undefined;
+}
+
+const pods = (o: { replicas: number }) => (o.replicas > 1 ? `its ${o.replicas} replicas` : 'the old and the surge pod');
+
+function accessModes(pvc: unknown): string[] {
+  const modes = (pvc as { spec?: { accessModes?: unknown } } | undefined)?.spec?.accessModes;
+  return Array.isArray(modes) ? modes.filter((m): m is string => typeof m === 'string') : [];
+}
+
+export const rwoVolumeSharedByReplicas: Rule = {
+  id: 'rwo-volume-shared-by-replicas',
+  summary: 'Several pods (replicas or a rolling update surge) mount one ReadWriteOnce PVC: Multi-Attach errors.',
+  defaultAction: 'deny',
+  check(w, ctx) {
+    if (!KINDS.has(w.kind)) return [];
+    const o = overlap(w);
+    if (!o) return [];
+    const namespace = w.metadata.namespace ?? '';
+    const issues: RuleIssue[] = [];
+    (w.podSpec.volumes ?? []).forEach((v, i) => {
+      const claim = v.persistentVolumeClaim?.claimName;
+      if (!claim) return;
+      const path = `${w.pointer}/volumes/${i}/persistentVolumeClaim/claimName`;
+      const lookup = ctx.cluster.getPersistentVolumeClaim(namespace, claim);
+      if (!lookup.found) {
+        issues.push({
+          path,
+          warnOnly: true,
+          message:
+            `PVC '${claim}' could not be checked: ${lookup.reason}. If it is ReadWriteOnce, ${pods(o)} cannot all ` +
+            'mount it (Multi-Attach). Give each pod its own claim (StatefulSet volumeClaimTemplates) or use ReadWriteMany.',
+        });
+        return;
+      }
+      const mode = SINGLE_ATTACH.find((m) => accessModes(lookup.value).includes(m));
+      if (!mode) return;
+      const who =
+        o.replicas > 1
+          ? `${o.replicas} replicas mount it`
+          : `a rolling update starts the new pod (maxSurge ${o.surge}) while the old one still holds it`;
+      const fix =
+        o.replicas > 1
+          ? 'Use a StatefulSet with volumeClaimTemplates (one PVC per pod) or a ReadWriteMany volume.'
+          : 'Use strategy Recreate for this single replica, or a StatefulSet with volumeClaimTemplates.';
+      issues.push({
+        path,
+        message:
+          `PVC '${claim}' is ${mode} but ${who}. ` +
+          (mode === 'ReadWriteOncePod'
+            ? 'Only one pod may use it: the others stay Pending and the rollout never finishes. '
+            : 'A pod on another node fails with a Multi-Attach error and stays ContainerCreating, so the rollout stalls. ') +
+          fix,
+      });
+    });
+    return issues;
+  },
+};
