@@ -4,8 +4,13 @@ import { gracePeriodTooShort } from './grace-period-too-short.js';
 import { jobSidecarBlocksCompletion } from './job-sidecar-blocks-completion.js';
 import { proxySidecarNoPrestop } from './proxy-sidecar-no-prestop.js';
 import { readinessProbeMissing } from './readiness-probe-missing.js';
+import { databaseEnvMissing } from './database-env-missing.js';
+import { initContainerNeverCompletes } from './init-container-never-completes.js';
+import { plaintextSecretEnv } from './plaintext-secret-env.js';
+import { replicatedDatabaseWithoutStorage } from './replicated-database-without-storage.js';
 import { rolloutDropsAllPods } from './rollout-drops-all-pods.js';
 import { rwoVolumeSharedByReplicas } from './rwo-volume-shared-by-replicas.js';
+import { serviceTargetPortUnmatched } from './service-target-port-unmatched.js';
 import { statefulsetServiceNotHeadless } from './statefulset-service-not-headless.js';
 
 /**
@@ -22,6 +27,11 @@ export const RULES: readonly Rule[] = [
   rolloutDropsAllPods,
   rwoVolumeSharedByReplicas,
   statefulsetServiceNotHeadless,
+  initContainerNeverCompletes,
+  databaseEnvMissing,
+  plaintextSecretEnv,
+  replicatedDatabaseWithoutStorage,
+  serviceTargetPortUnmatched,
 ];
 
 export const RULE_IDS: readonly string[] = RULES.map((r) => r.id);

@@ -1,0 +1,79 @@
+import { containerEntries } from '../engine/containers.js';
+import type { Rule, RuleIssue } from '../engine/types.js';
+
+const SECRET_WORDS = new Set([
+  'password', 'passwd', 'pwd', 'passphrase', 'secret', 'token', 'key', 'apikey', 'credential', 'credentials',
+]);
+
+/** Secret words that also count at the end of a compound word: PGPASSWORD, clientsecret, ACCESSTOKEN. */
+const SECRET_SUFFIXES = ['password', 'passwd', 'secret', 'token', 'apikey'];
+
+const isSecretWord = (w: string) => SECRET_WORDS.has(w) || SECRET_SUFFIXES.some((s) => w.endsWith(s));
+
+/** Words after the secret word that make the value a fact about the secret, not the secret: DB_PASSWORD_FILE. */
+const DESCRIBES_SECRET = new Set([
+  'file', 'path', 'dir', 'name', 'id', 'prefix', 'suffix', 'url', 'uri', 'endpoint', 'header', 'ttl', 'expiry',
+  'expires', 'expiration', 'lifetime', 'length', 'len', 'size', 'bits', 'min', 'max', 'algorithm', 'alg', 'type',
+  'format', 'ref', 'mode', 'policy', 'location', 'audience', 'issuer', 'scope', 'limit', 'count', 'timeout',
+  'interval', 'version', 'field', 'env', 'var',
+]);
+
+/** Words right before `key` that name a lookup key, not a cryptographic one: CACHE_KEY, ROUTING_KEY, PUBLIC_KEY. */
+const NOT_A_SECRET_KEY = new Set([
+  'public', 'routing', 'partition', 'sort', 'cache', 'primary', 'foreign', 'idempotency', 'lookup', 'object', 'hash',
+  'dedup', 'shard',
+]);
+
+/** Words that make the variable a switch about a secret: MYSQL_ALLOW_EMPTY_PASSWORD, MYSQL_RANDOM_ROOT_PASSWORD. */
+const SWITCHES = new Set(['allow', 'empty', 'random', 'generate', 'skip', 'enable', 'enabled', 'disable', 'disabled', 'require', 'required']);
+
+/** Splits an env name into lower-case words on `_`, `-`, `.` and camelCase boundaries. */
+function envWords(name: string): string[] {
+  return name
+    .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
+    .split(/[_\-.]+/)
+    .filter(Boolean)
+    .map((w) => w.toLowerCase());
+}
+
+/** Whether an env name says its value is a secret (a password, token, key ...). */
+function namesSecret(name: string): boolean {
+  const words = envWords(name);
+  // PWD alone is the shell's working directory.
+  if (words.length === 1 && words[0] === 'pwd') return false;
+  let last = -1;
+  words.forEach((w, i) => {
+    if (isSecretWord(w)) last = i;
+  });
+  if (last < 0) return false;
+  if (words.some((w) => SWITCHES.has(w))) return false;
+  if (words.slice(last + 1).some((w) => DESCRIBES_SECRET.has(w))) return false;
+  if (words[last] === 'key' && last > 0 && NOT_A_SECRET_KEY.has(words[last - 1]!)) return false;
+  return true;
+}
+
+/** `$(OTHER_VAR)`: Kubernetes substitutes another env var, which may come from a Secret. */
+const ONLY_REFERENCE = /^\$\([A-Za-z_][A-Za-z0-9_.-]*\)$/;
+
+export const plaintextSecretEnv: Rule = {
+  id: 'plaintext-secret-env',
+  summary: 'An env var named like a password, secret, token or key has a literal value instead of a Secret reference.',
+  defaultAction: 'warn',
+  check(w) {
+    const issues: RuleIssue[] = [];
+    for (const e of containerEntries(w.podSpec, w.pointer)) {
+      (e.container.env ?? []).forEach((env, i) => {
+        if (!env.value || ONLY_REFERENCE.test(env.value) || !namesSecret(env.name)) return;
+        // Never echo the value: messages reach kubectl output, logs and CI.
+        issues.push({
+          container: e.container.name,
+          path: `${e.path}/env/${i}/value`,
+          message:
+            `env ${env.name} of container '${e.container.name}' holds a literal secret: anyone who can read the ${w.kind} ` +
+            '(kubectl get, Git, CI logs) can read it. Put it in a Secret and use valueFrom.secretKeyRef.',
+        });
+      });
+    }
+    return issues;
+  },
+};

@@ -1,0 +1,77 @@
+import { containerEntries, runsAlongsideApp } from '../engine/containers.js';
+import type { Rule, RuleIssue, Workload } from '../engine/types.js';
+import { isObject } from '../engine/workload.js';
+
+interface DeclaredPort {
+  name: string | undefined;
+  containerPort: number;
+  protocol: string;
+}
+
+/**
+ * Ports of the containers the endpoints controller looks at: regular containers and native sidecars
+ * (FindPort skips plain init containers).
+ */
+function declaredPorts(w: Workload): DeclaredPort[] {
+  return containerEntries(w.podSpec, w.pointer)
+    .filter(runsAlongsideApp)
+    .flatMap((e) => e.container.ports ?? [])
+    .map((p) => ({ name: p.name ?? undefined, containerPort: p.containerPort, protocol: p.protocol ?? 'TCP' }));
+}
+
+/** Whether the Service's selector (non-empty; ExternalName Services have none) matches these pod labels. */
+function selects(service: Record<string, unknown>, labels: Record<string, string>): boolean {
+  const spec = isObject(service.spec) ? service.spec : {};
+  if (spec.type === 'ExternalName' || !isObject(spec.selector)) return false;
+  const entries = Object.entries(spec.selector);
+  return entries.length > 0 && entries.every(([k, v]) => labels[k] === v);
+}
+
+export const serviceTargetPortUnmatched: Rule = {
+  id: 'service-target-port-unmatched',
+  summary: "A Service selecting the workload targets a port (number or name) that none of its containers declares.",
+  defaultAction: 'warn',
+  check(w, ctx) {
+    // Without the namespace's Services (view not synced, or none given offline) there is nothing to check, and a
+    // warning on every workload that says so would drown the real ones: stay silent.
+    const services = ctx.cluster.listServices(w.metadata.namespace ?? '');
+    if (!services.found) return [];
+    const labels = w.templateMetadata.labels ?? {};
+    const declared = declaredPorts(w);
+    const path = `${w.pointer}/containers/0/ports`;
+    const issues: RuleIssue[] = [];
+    for (const service of services.value as unknown[]) {
+      if (!isObject(service) || !selects(service, labels)) continue;
+      const name = isObject(service.metadata) ? String(service.metadata.name ?? '(unnamed)') : '(unnamed)';
+      const ports = isObject(service.spec) && Array.isArray(service.spec.ports) ? service.spec.ports : [];
+      for (const port of ports) {
+        if (!isObject(port)) continue;
+        const protocol = typeof port.protocol === 'string' ? port.protocol : 'TCP';
+        // targetPort defaults to port (also when given as 0 or '').
+        const target = port.targetPort || port.port;
+        const label = `Service '${name}' port ${String(port.port)}`;
+        if (typeof target === 'string') {
+          if (declared.some((d) => d.name === target && d.protocol === protocol)) continue;
+          issues.push({
+            path,
+            message:
+              `${label} targets port name '${target}', which no container declares: the Service gets no endpoints ` +
+              `from these pods and serves nothing. Name a ${protocol} containerPort '${target}' or use a port number.`,
+          });
+        } else if (typeof target === 'number') {
+          // containerPort is informational in Kubernetes: traffic to an undeclared port still arrives if the app
+          // listens there. Only when the pods declare their ports is a number outside them likely a mistake.
+          if (declared.length === 0 || declared.some((d) => d.containerPort === target && d.protocol === protocol)) continue;
+          const known = declared.map((d) => d.containerPort).join(', ');
+          issues.push({
+            path,
+            message:
+              `${label} targets port ${target}, which no container declares (they declare ${known}): if nothing ` +
+              'listens there, every request fails. Set targetPort to the port the app listens on.',
+          });
+        }
+      }
+    }
+    return issues;
+  },
+};
