@@ -11,6 +11,7 @@ import { replicatedDatabaseWithoutStorage } from './replicated-database-without-
 import { rolloutDropsAllPods } from './rollout-drops-all-pods.js';
 import { rwoVolumeSharedByReplicas } from './rwo-volume-shared-by-replicas.js';
 import { serviceTargetPortUnmatched } from './service-target-port-unmatched.js';
+import { skipAnnotationInvalid } from './skip-annotation-invalid.js';
 import { statefulsetServiceNotHeadless } from './statefulset-service-not-headless.js';
 
 /**
@@ -32,6 +33,8 @@ export const RULES: readonly Rule[] = [
   plaintextSecretEnv,
   replicatedDatabaseWithoutStorage,
   serviceTargetPortUnmatched,
+  // Reads the catalogue's ids lazily (at check time), so it can sit in the list it checks against.
+  skipAnnotationInvalid(() => RULE_IDS),
 ];
 
 export const RULE_IDS: readonly string[] = RULES.map((r) => r.id);
