@@ -6,6 +6,8 @@ export const ErrorCode = {
   ConfigInvalid: 'CONFIG_INVALID',
   ConfigUnreadable: 'CONFIG_UNREADABLE',
   WorkloadUnreadable: 'WORKLOAD_UNREADABLE',
+  /** A rule threw on a workload (a bug): reported for that workload, the others are still evaluated. */
+  EvaluationFailed: 'EVALUATION_FAILED',
   ManifestUnreadable: 'MANIFEST_UNREADABLE',
   ManifestSyntax: 'MANIFEST_SYNTAX',
   UsageInvalid: 'USAGE_INVALID',
