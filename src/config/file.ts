@@ -13,7 +13,9 @@ export function readConfigFile(path: string): unknown {
   try {
     return parse(text, { prettyErrors: false }) ?? {};
   } catch (e) {
-    const line = (e as { linePos?: Array<{ line: number }> }).linePos?.[0]?.line;
+    // With prettyErrors off, YAML errors carry the offset (pos), not linePos.
+    const pos = (e as { pos?: [number, number] }).pos?.[0];
+    const line = pos === undefined ? undefined : text.slice(0, pos).split('\n').length;
     throw new GracekeeperError(ErrorCode.ConfigInvalid, (e as Error).message.split('\n')[0] ?? 'YAML syntax error', line ? `${path}:${line}` : path);
   }
 }
