@@ -1,0 +1,166 @@
+import fc from 'fast-check';
+import jsonpatch from 'fast-json-patch';
+import t from 'tap';
+import { parseDocument, stringify } from 'yaml';
+import { applyPatchToDocument, patchDocumentTo } from '../../src/cli/yaml-patch.js';
+import { detectJsonIndent, detectYamlStyle } from '../../src/cli/yaml-style.js';
+
+type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+
+/** Every object or array inside `value`, the root included. */
+function containers(value: Json): Array<Json[] | { [k: string]: Json }> {
+  if (value === null || typeof value !== 'object') return [];
+  const children = Array.isArray(value) ? value : Object.values(value);
+  return [value, ...children.flatMap(containers)];
+}
+
+/** A copy of `base` with edits at random places: set or delete a key, insert into or drop from an array. */
+const editedPair = fc
+  .tuple(
+    fc.dictionary(fc.string({ maxLength: 6 }), fc.jsonValue({ maxDepth: 3 }) as fc.Arbitrary<Json>, { minKeys: 1 }),
+    fc.array(fc.tuple(fc.nat(), fc.nat(), fc.constantFrom('set', 'delete'), fc.string({ maxLength: 6 }), fc.jsonValue({ maxDepth: 2 }) as fc.Arbitrary<Json>), {
+      maxLength: 6,
+    }),
+  )
+  .map(([base, edits]) => {
+    const edited = structuredClone(base) as Json;
+    for (const [where, index, op, key, value] of edits) {
+      const all = containers(edited);
+      const target = all[where % all.length]!;
+      if (Array.isArray(target)) {
+        if (op === 'set') target.splice(index % (target.length + 1), 0, value);
+        else if (target.length) target.splice(index % target.length, 1);
+      } else {
+        const keys = Object.keys(target);
+        if (op === 'set') target[keys.length && index % 2 ? keys[index % keys.length]! : key] = value;
+        else if (keys.length) delete target[keys[index % keys.length]!];
+      }
+    }
+    return { base: base as Json, edited };
+  });
+
+t.test('applying the diff of two values to the YAML of the first gives the second', async (t) => {
+  fc.assert(
+    fc.property(editedPair, ({ base, edited }) => {
+      const doc = parseDocument(stringify(base));
+      applyPatchToDocument(doc, jsonpatch.compare(base as object, edited as object));
+      t.same(doc.toJS(), edited);
+      return true;
+    }),
+    { numRuns: 300 },
+  );
+});
+
+t.test('patchDocumentTo turns the YAML of a value into any other value', async (t) => {
+  const named = fc.array(fc.record({ name: fc.constantFrom('a', 'b', 'c', 'd'), v: fc.nat(3) }), { maxLength: 4 });
+  fc.assert(
+    fc.property(editedPair, named, named, ({ base, edited }, list1, list2) => {
+      // Lists of named items (unique or not) exercise the alignment by name.
+      const before = { ...(base as object), list: list1 };
+      const after = { ...(edited as object), list: list2 };
+      const doc = parseDocument(stringify(before));
+      patchDocumentTo(doc, '', before, after);
+      t.same(doc.toJS(), after);
+      return true;
+    }),
+    { numRuns: 300 },
+  );
+});
+
+t.test('an item inserted before others in a named list keeps every comment on its item', async (t) => {
+  const text = `initContainers:
+- name: migrate # runs the schema migrations
+  image: example/migrate:1
+containers:
+- name: web # the app
+  image: example/web:1
+- name: proxy
+  image: example/proxy:1
+`;
+  const doc = parseDocument(text);
+  const before = doc.toJS();
+  const after = {
+    initContainers: [{ name: 'proxy', image: 'example/proxy:1', restartPolicy: 'Always' }, before.initContainers[0]],
+    containers: [{ ...before.containers[0], lifecycle: { preStop: { sleep: { seconds: 5 } } } }],
+  };
+  patchDocumentTo(doc, '', before, after);
+  t.same(doc.toJS(), after);
+  t.equal(
+    doc.toString(),
+    `initContainers:
+  - name: proxy
+    image: example/proxy:1
+    restartPolicy: Always
+  - name: migrate # runs the schema migrations
+    image: example/migrate:1
+containers:
+  - name: web # the app
+    image: example/web:1
+    lifecycle:
+      preStop:
+        sleep:
+          seconds: 5
+`,
+  );
+});
+
+t.test('edits keep comments, untouched scalars and their quoting', async (t) => {
+  const text = `# head
+spec:
+  grace: 30 # raised by the fix
+  name: "web" # quoted
+  items:
+  - a # first
+  - b
+  - c # third
+`;
+  // Unnamed list items are diffed by index: removing 'b' rewrites the later values in place.
+  const doc = parseDocument(text);
+  const before = doc.toJS();
+  const after = structuredClone(before);
+  after.spec.grace = 45;
+  after.spec.items.splice(1, 1);
+  after.spec.items.push('d');
+  after.spec.added = { x: 1 };
+  applyPatchToDocument(doc, jsonpatch.compare(before, after));
+  t.equal(
+    doc.toString(),
+    `# head
+spec:
+  grace: 45 # raised by the fix
+  name: "web" # quoted
+  items:
+    - a # first
+    - c
+    - d # third
+  added:
+    x: 1
+`,
+  );
+});
+
+t.test('a changed scalar type gets a new node, so a number never comes out quoted', async (t) => {
+  const doc = parseDocument('port: "http"\n');
+  applyPatchToDocument(doc, [{ op: 'replace', path: '/port', value: 8080 }]);
+  t.equal(doc.toString(), 'port: 8080\n');
+});
+
+t.test('the prefix addresses an object inside the document (a List item)', async (t) => {
+  const doc = parseDocument('items:\n  - a: 1\n  - a: 2\n');
+  applyPatchToDocument(doc, [{ op: 'add', path: '/b', value: true }], '/items/1');
+  t.same(doc.toJS(), { items: [{ a: 1 }, { a: 2, b: true }] });
+});
+
+t.test('an op on a path that is not there is an error, not a silent no-op', async (t) => {
+  const doc = parseDocument('a: 1\n');
+  t.throws(() => applyPatchToDocument(doc, [{ op: 'add', path: '/x/y', value: 1 }]), /no mapping or sequence at \/x/);
+});
+
+t.test('layout detection', async (t) => {
+  t.match(detectYamlStyle('a:\n- x\nb:\n    c: 1\n'), { indent: 4, indentSeq: false, lineWidth: 0 });
+  t.match(detectYamlStyle('a:\n  - x\nb:\n  c: 1\n'), { indent: 2, indentSeq: true });
+  t.match(detectYamlStyle('a: {b: 1}\nc: [d]\n'), { flowCollectionPadding: false });
+  t.match(detectYamlStyle('a: { b: 1 }\n'), { flowCollectionPadding: true });
+  t.equal(detectJsonIndent('{\n    "a": 1\n}'), 4);
+  t.equal(detectJsonIndent('{"a":1}'), 2);
+});
