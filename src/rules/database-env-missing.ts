@@ -84,8 +84,9 @@ export const databaseEnvMissing: Rule = {
         // The check runs only on an empty data directory: a claim that already holds a database starts without it.
         ...(existing ? { warnOnly: true } : {}),
         message:
-          `container '${e.container.name}' (${image.name}) has no root password setting: its entrypoint exits on an ` +
-          `empty data directory and the pod crash-loops${existing ? ' (unless the mounted claim already holds a database)' : ''}. ` +
+          `container '${e.container.name}' (${image.name}) sets no root password: on an empty data directory its ` +
+          'entrypoint exits (CrashLoopBackOff). ' +
+          (existing ? 'The mounted claim may already hold a database, which needs none; a new or empty one does. ' : '') +
           `Set one of ${names.join(', ')}; best ${req.suggest} from a Secret (valueFrom.secretKeyRef).`,
       });
     }

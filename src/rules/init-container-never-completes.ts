@@ -23,7 +23,8 @@ export const initContainerNeverCompletes: Rule = {
         container: c.name,
         path: e.path,
         message:
-          `init container '${c.name}' ${what}, which never exits: the pod hangs in PodInitializing and the rollout stalls. ${FIX}`,
+          `init container '${c.name}' ${what}, which never exits: the pod hangs in PodInitializing. ` +
+          `The app never starts and the rollout stalls. ${FIX}`,
       });
     }
     return issues;

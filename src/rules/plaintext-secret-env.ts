@@ -69,8 +69,8 @@ export const plaintextSecretEnv: Rule = {
           container: e.container.name,
           path: `${e.path}/env/${i}/value`,
           message:
-            `env ${env.name} of container '${e.container.name}' holds a literal secret: anyone who can read the ${w.kind} ` +
-            '(kubectl get, Git, CI logs) can read it. Put it in a Secret and use valueFrom.secretKeyRef.',
+            `env ${env.name} of container '${e.container.name}' holds a literal secret: whoever can read the ${w.kind} can ` +
+            'read it. It shows in kubectl get, Git and CI logs; put it in a Secret and use valueFrom.secretKeyRef.',
         });
       });
     }

@@ -45,7 +45,7 @@ export const replicatedDatabaseWithoutStorage: Rule = {
         path: e.path,
         message:
           `container '${e.container.name}' runs ${image.name} in ${many} without a persistent volume: each pod keeps ` +
-          'its own data, and loses it on restart, so clients see different data per pod. Use a StatefulSet with ' +
+          'its own data. Clients see different data per pod, and a restarted pod starts empty. Use a StatefulSet with ' +
           "volumeClaimTemplates and the database's replication, or one replica with a PVC.",
       });
     }

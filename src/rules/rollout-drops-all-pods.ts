@@ -46,23 +46,23 @@ export const rolloutDropsAllPods: Rule = {
             path: `/spec/strategy/rollingUpdate/${field}`,
             warnOnly: true,
             message:
-              `${field} ${JSON.stringify(value)} is not a non-negative integer or percentage ('25%'), so the rollout ` +
-              `could not be checked; the API server rejects it. ${SAFE}`,
+              `${field} ${JSON.stringify(value)} is neither an integer >= 0 nor a percentage like '25%': the rollout ` +
+              `could not be checked. The API server rejects it. ${SAFE}`,
           },
         ];
       }
     }
     if (ru.unavailable < ru.replicas) return [];
     const q = JSON.stringify;
-    const all = ru.replicas === 1 ? 'the only pod' : `all ${ru.replicas} pods`;
+    const all = ru.replicas === 1 ? 'the only pod' : `all ${ru.replicas} pods at once`;
     const why = ru.bothZero
-      ? `maxSurge ${q(ru.maxSurge)} and maxUnavailable ${q(ru.maxUnavailable)} both round to 0, so Kubernetes allows 1 unavailable`
+      ? `maxSurge ${q(ru.maxSurge)} and maxUnavailable ${q(ru.maxUnavailable)} round to 0, so Kubernetes allows 1 unavailable`
       : `maxUnavailable ${q(ru.maxUnavailable)} allows ${ru.unavailable} of ${ru.replicas} unavailable`;
     return [
       {
         path,
         message:
-          `rollout can stop ${all} at once: ${why}. ` +
+          `rollout can stop ${all}: ${why}. ` +
           `Old pods may be killed before new ones are ready, so the Service goes down. ${SAFE}`,
       },
     ];

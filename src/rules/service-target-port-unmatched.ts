@@ -52,11 +52,14 @@ export const serviceTargetPortUnmatched: Rule = {
         const label = `Service '${name}' port ${String(port.port)}`;
         if (typeof target === 'string') {
           if (declared.some((d) => d.name === target && d.protocol === protocol)) continue;
+          const other = declared.find((d) => d.name === target);
           issues.push({
             path,
             message:
-              `${label} targets port name '${target}', which no container declares: the Service gets no endpoints ` +
-              `from these pods and serves nothing. Name a ${protocol} containerPort '${target}' or use a port number.`,
+              (other
+                ? `${label} targets port name '${target}' over ${protocol}, but the containers declare it for ${other.protocol}: `
+                : `${label} targets port name '${target}', which no container declares: `) +
+              `these pods get no traffic from it. Name a ${protocol} containerPort '${target}' or use a port number.`,
           });
         } else if (typeof target === 'number') {
           // containerPort is informational in Kubernetes: traffic to an undeclared port still arrives if the app
@@ -66,7 +69,7 @@ export const serviceTargetPortUnmatched: Rule = {
           issues.push({
             path,
             message:
-              `${label} targets port ${target}, which no container declares (they declare ${known}): if nothing ` +
+              `${label} targets port ${target}, which no container declares (they declare ${known}). If nothing ` +
               'listens there, every request fails. Set targetPort to the port the app listens on.',
           });
         }
