@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import jsonpatch, { type Operation } from 'fast-json-patch';
 import { isAlias, isMap, isPair, isScalar, isSeq, type Document, type Node, type YAMLMap, type YAMLSeq } from 'yaml';
 import { atPointer } from '../engine/workload.js';
@@ -84,17 +85,22 @@ function itemNames(list: readonly unknown[]): string[] | undefined {
   return names.every((n) => n !== undefined) && new Set(names).size === names.length ? (names as string[]) : undefined;
 }
 
-/**
- * Rearranges lists of named objects in the AST to the order they have in `after`, matching items by name: kept
- * items keep their node (and comments), new ones are created, dropped ones removed. fast-json-patch diffs arrays
- * index by index, so without this an item inserted at the front of a list (a proxy moved into initContainers)
- * would be a field-by-field rewrite of every later item, leaving each comment on the wrong item.
- */
-function alignNamedItems(doc: Document, node: unknown, before: unknown, after: unknown): void {
+interface Dropped {
+  node: unknown;
+  before: Record<string, unknown>;
+}
+
+/** Calls `visit` on every list of named items whose names change between `before` and `after`, and walks on. */
+function walkNamedLists(
+  node: unknown,
+  before: unknown,
+  after: unknown,
+  visit: (seq: YAMLSeq<unknown>, before: unknown[], after: unknown[], was: string[], now: string[]) => void,
+): void {
   if (isMap(node) && isRecord(before) && isRecord(after)) {
-    for (const pair of node.items) {
+    for (const pair of [...node.items]) {
       const key = keyOf(pair)!;
-      if (Object.hasOwn(before, key) && Object.hasOwn(after, key)) alignNamedItems(doc, pair.value, before[key], after[key]);
+      if (Object.hasOwn(before, key) && Object.hasOwn(after, key)) walkNamedLists(pair.value, before[key], after[key], visit);
     }
     return;
   }
@@ -102,12 +108,56 @@ function alignNamedItems(doc: Document, node: unknown, before: unknown, after: u
   const was = itemNames(before);
   const now = itemNames(after);
   if (was && now && was.join('\0') !== now.join('\0')) {
-    const old = node.items;
-    node.items = now.map((name, i) => (was.includes(name) ? old[was.indexOf(name)] : doc.createNode(after[i])));
-    now.forEach((name, i) => was.includes(name) && alignNamedItems(doc, node.items[i], before[was.indexOf(name)], after[i]));
+    const kept = now.filter((name) => was.includes(name));
+    const items = kept.map((name) => node.items[was.indexOf(name)]);
+    visit(node, before, after, was, now);
+    kept.forEach((name, i) => walkNamedLists(items[i], before[was.indexOf(name)], after[now.indexOf(name)], visit));
     return;
   }
-  for (let i = 0; i < Math.min(before.length, after.length); i++) alignNamedItems(doc, node.items[i], before[i], after[i]);
+  for (let i = 0; i < Math.min(before.length, after.length); i++) walkNamedLists(node.items[i], before[i], after[i], visit);
+}
+
+/**
+ * Rearranges lists of named objects (containers, env, ports, volumes) in the AST to their order in `after`, by
+ * name, so kept items keep their node and comments. fast-json-patch diffs arrays index by index: without this, an
+ * item inserted at the front of a list would be a field-by-field rewrite of every later item, leaving each comment
+ * on the wrong item. An item that leaves one list and turns up in another with only fields added (a proxy moved
+ * from containers to initContainers) is moved as a node, comments and layout included.
+ */
+function alignNamedItems(doc: Document, root: unknown, before: unknown, after: unknown): void {
+  const dropped = new Map<string, Dropped>();
+  walkNamedLists(root, before, after, (seq, was, _now, wasNames, nowNames) =>
+    wasNames.forEach((name, j) => !nowNames.includes(name) && dropped.set(name, { node: seq.items[j], before: was[j] as Record<string, unknown> })),
+  );
+  const moved = (value: unknown): unknown => {
+    const d = isRecord(value) && typeof value.name === 'string' ? dropped.get(value.name) : undefined;
+    if (!d || !Object.keys(d.before).every((k) => Object.hasOwn(value as object, k) && isDeepStrictEqual(d.before[k], (value as Record<string, unknown>)[k]))) {
+      return doc.createNode(value);
+    }
+    dropped.delete((value as { name: string }).name);
+    return d.node;
+  };
+  walkNamedLists(root, before, after, (seq, was, now, wasNames, nowNames) => {
+    const old = seq.items;
+    seq.items = nowNames.map((name, i) => (wasNames.includes(name) ? old[wasNames.indexOf(name)] : moved(now[i])));
+  });
+  // Lists that did not exist before (initContainers gaining the proxy).
+  const addLists = (node: unknown, b: unknown, a: unknown): void => {
+    if (!isMap(node) || !isRecord(b) || !isRecord(a)) return;
+    for (const [key, value] of Object.entries(a)) {
+      if (!Object.hasOwn(b, key)) {
+        if (Array.isArray(value) && itemNames(value) && value.some((v) => dropped.has((v as { name: string }).name))) {
+          const seq = doc.createNode([]) as YAMLSeq<unknown>;
+          seq.items = value.map(moved);
+          node.add(doc.createPair(key, seq));
+        }
+      } else {
+        const pair = node.items[pairIndex(node, key)];
+        addLists(pair?.value, b[key], value);
+      }
+    }
+  };
+  addLists(root, before, after);
 }
 
 /**

@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import jsonpatch from 'fast-json-patch';
 import t from 'tap';
@@ -44,27 +45,29 @@ t.test('applying the diff of two values to the YAML of the first gives the secon
     fc.property(editedPair, ({ base, edited }) => {
       const doc = parseDocument(stringify(base));
       applyPatchToDocument(doc, jsonpatch.compare(base as object, edited as object));
-      t.same(doc.toJS(), edited);
-      return true;
+      assert.deepStrictEqual(doc.toJS(), edited);
     }),
     { numRuns: 300 },
   );
+  t.pass('300 runs'); // fc.assert throws the shrunk counterexample on failure
 });
 
 t.test('patchDocumentTo turns the YAML of a value into any other value', async (t) => {
   const named = fc.array(fc.record({ name: fc.constantFrom('a', 'b', 'c', 'd'), v: fc.nat(3) }), { maxLength: 4 });
+  const lists = fc.record({ one: named, two: fc.option(named, { nil: undefined }) }, { requiredKeys: ['one'] });
   fc.assert(
-    fc.property(editedPair, named, named, ({ base, edited }, list1, list2) => {
-      // Lists of named items (unique or not) exercise the alignment by name.
-      const before = { ...(base as object), list: list1 };
-      const after = { ...(edited as object), list: list2 };
+    fc.property(editedPair, lists, lists, ({ base, edited }, l1, l2) => {
+      // Two lists of named items (unique or not, the second sometimes absent) exercise alignment and moves.
+      const withLists = (v: Json, l: { one: unknown[]; two?: unknown[] }) => JSON.parse(JSON.stringify({ ...(v as object), ...l }));
+      const before = withLists(base, l1);
+      const after = withLists(edited, l2);
       const doc = parseDocument(stringify(before));
       patchDocumentTo(doc, '', before, after);
-      t.same(doc.toJS(), after);
-      return true;
+      assert.deepStrictEqual(doc.toJS(), after);
     }),
     { numRuns: 300 },
   );
+  t.pass('300 runs'); // fc.assert throws the shrunk counterexample on failure
 });
 
 t.test('an item inserted before others in a named list keeps every comment on its item', async (t) => {
@@ -74,13 +77,14 @@ t.test('an item inserted before others in a named list keeps every comment on it
 containers:
 - name: web # the app
   image: example/web:1
-- name: proxy
+- name: proxy # moves to initContainers
   image: example/proxy:1
+  args: [--port=5432] # flow style kept
 `;
   const doc = parseDocument(text);
   const before = doc.toJS();
   const after = {
-    initContainers: [{ name: 'proxy', image: 'example/proxy:1', restartPolicy: 'Always' }, before.initContainers[0]],
+    initContainers: [{ ...before.containers[1], restartPolicy: 'Always' }, before.initContainers[0]],
     containers: [{ ...before.containers[0], lifecycle: { preStop: { sleep: { seconds: 5 } } } }],
   };
   patchDocumentTo(doc, '', before, after);
@@ -88,8 +92,9 @@ containers:
   t.equal(
     doc.toString(),
     `initContainers:
-  - name: proxy
+  - name: proxy # moves to initContainers
     image: example/proxy:1
+    args: [ --port=5432 ] # flow style kept
     restartPolicy: Always
   - name: migrate # runs the schema migrations
     image: example/migrate:1
@@ -102,6 +107,25 @@ containers:
           seconds: 5
 `,
   );
+});
+
+t.test('an item moved into a list that did not exist is moved as a node', async (t) => {
+  const doc = parseDocument('containers:\n- name: web\n- name: proxy # keep me\n  image: p\n');
+  const before = doc.toJS();
+  const after = { containers: [before.containers[0]], initContainers: [{ ...before.containers[1], restartPolicy: 'Always' }] };
+  patchDocumentTo(doc, '', before, after);
+  t.same(doc.toJS(), after);
+  t.match(doc.toString(), /initContainers:\n {2}- name: proxy # keep me\n/);
+});
+
+t.test('a dropped item is not reused for an unrelated item of the same name', async (t) => {
+  // An env var and a container both named "proxy": the container is new, not the env var moved.
+  const doc = parseDocument('env:\n- name: proxy # the env var\n  value: "on"\n');
+  const before = doc.toJS();
+  const after = { env: [], containers: [{ name: 'proxy', image: 'p' }] };
+  patchDocumentTo(doc, '', before, after);
+  t.same(doc.toJS(), after);
+  t.notMatch(doc.toString(), /the env var/);
 });
 
 t.test('edits keep comments, untouched scalars and their quoting', async (t) => {
