@@ -6,6 +6,7 @@
  *   const docs = renderChart({ valuesFiles: [ciValues('opt-in-helm')], namespace: 'gk' });
  *   const files = renderChartToDir({ namespace: 'gk' }, dir);   // for server-side dry-run apply
  *   const hooks = webhooksAtUrl(docs, 'https://127.0.0.1:8443', caBundle);
+ *   const crds = chartCrdFiles();   // cert-manager and ServiceMonitor CRDs for a dry run
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
@@ -126,6 +127,17 @@ export function findObject<T = K8sObject>(docs: readonly K8sObject[], kind: stri
   const found = docs.filter((d) => d.kind === kind && (name === undefined || d.metadata.name === name));
   if (found.length !== 1) throw new Error(`expected one ${kind}${name ? ` ${name}` : ''}, rendered ${found.length}`);
   return found[0] as T;
+}
+
+/**
+ * Paths of the upstream CRDs the optional objects need (cert-manager Issuer/ClusterIssuer/Certificate,
+ * ServiceMonitor), fetched through the Go module proxy by scripts/chart-crds.sh: install them before a
+ * server-side dry run of the cert-manager or ServiceMonitor renderings.
+ */
+export function chartCrdFiles(): string[] {
+  return execFileSync('bash', [join(REPO_ROOT, 'scripts', 'chart-crds.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] })
+    .trim()
+    .split('\n');
 }
 
 export type WebhookConfiguration = V1MutatingWebhookConfiguration | V1ValidatingWebhookConfiguration;
