@@ -49,7 +49,10 @@ export async function readInputs(args: readonly string[], io: CliIO): Promise<Re
   const result: ReadInputs = { inputs: [], errors: [] };
   for (const arg of args) {
     if (arg === '-') {
-      result.inputs.push({ name: STDIN_NAME, text: await io.readStdin() });
+      const text = await io.readStdin();
+      // `helm template . | gracekeeper audit -` must not pass when helm failed and printed nothing.
+      if (text.trim() === '') result.errors.push(new GracekeeperError(ErrorCode.ManifestUnreadable, 'standard input is empty', STDIN_NAME));
+      else result.inputs.push({ name: STDIN_NAME, text });
       continue;
     }
     let files: string[];

@@ -29,10 +29,11 @@ const isJsonText = (text: string) => /^\s*[[{]/.test(text);
 /** The text with each changed document re-written from its AST and every other document copied byte for byte. */
 function render(text: string, docs: readonly Document.Parsed[], edited: ReadonlyMap<number, Document>): string {
   const style = detectYamlStyle(text);
+  const eol = text.includes('\r\n') ? '\r\n' : '\n';
   return docs
     .map((doc, i) => {
       const edit = edited.get(i);
-      if (edit) return edit.toString(style);
+      if (edit) return edit.toString(style).replace(/\r?\n/g, eol);
       const start = i === 0 ? 0 : doc.range[0];
       const end = i + 1 < docs.length ? docs[i + 1]!.range[0] : text.length;
       return text.slice(start, end);

@@ -161,6 +161,12 @@ t.test('stdin: `-` reads standard input', async (t) => {
   t.equal(twice.code, 2, 'stdin can be read once');
 });
 
+t.test('empty standard input is an input error (the command before the pipe failed)', async (t) => {
+  const r = await cli(['audit', '-'], { stdin: ' \n' });
+  t.equal(r.code, 2);
+  t.equal(r.stderr, 'error: <stdin>: standard input is empty\n');
+});
+
 t.test('directories are walked recursively for .yaml, .yml and .json, skipping hidden folders and other files', async (t) => {
   const dir = t.testdir({
     'web.yaml': WEB,

@@ -118,6 +118,13 @@ t.test('mutate keeps comments, key order, layout and the documents it does not f
   }
 });
 
+t.test('CRLF files keep CRLF line ends', async (t) => {
+  const r = await cli(['mutate', '-'], { stdin: INPUT.replace(/\n/g, '\r\n') });
+  t.equal(r.code, 0, r.stderr);
+  t.notMatch(r.stdout, /[^\r]\n/, 'every line ends with CRLF');
+  t.same(objectsOf(r.stdout), objectsOf((await cli(['mutate', '-'], { stdin: INPUT })).stdout));
+});
+
 t.test('mutate of input with nothing to fix prints it unchanged', async (t) => {
   const text = `${CONFIG_MAP}${SERVICE}`;
   const r = await cli(['mutate', '-'], { stdin: text });
