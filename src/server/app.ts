@@ -1,0 +1,64 @@
+import type { ServerOptions as HttpsServerOptions } from 'node:https';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { AdmissionSettings } from '../admission/handle.js';
+import { registerAdmissionRoutes, type RouteConfig } from './admission-routes.js';
+import { registerHealthRoutes } from './health.js';
+import { toHttpError } from './http-errors.js';
+import { parseJsonBody } from './json-body.js';
+import type { Metrics } from './metrics.js';
+import type { Readiness } from './readiness.js';
+
+export interface AppDeps {
+  logger: Logger;
+  metrics: Metrics;
+  readiness: Readiness;
+  /** Serve the admission endpoints with these settings; absent: health and metrics only (the plain-HTTP port). */
+  admission?: { settings(): AdmissionSettings };
+  bodyLimitBytes: number;
+  requestTimeoutSeconds?: number;
+  /** TLS options: the app then creates an HTTPS server. Absent for the health port and for inject() tests. */
+  https?: HttpsServerOptions;
+}
+
+/** Builds the fastify app; never listens (main.ts and tests decide that). */
+export function buildApp(deps: AppDeps): FastifyInstance {
+  const options = {
+    loggerInstance: deps.logger,
+    // One line per review comes from the admission route; fastify's per-request lines would double it.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: deps.bodyLimitBytes,
+    requestTimeout: (deps.requestTimeoutSeconds ?? 10) * 1000,
+    // On close: stop accepting, close idle keep-alive connections, answer 503 on busy ones, finish in-flight.
+    forceCloseConnections: 'idle' as const,
+    return503OnClosing: true,
+    ...(deps.https ? { https: deps.https } : {}),
+  };
+  const app = Fastify(options) as unknown as FastifyInstance;
+
+  // Only JSON: fastify would otherwise also accept text/plain.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: deps.bodyLimitBytes }, (_request, body, done) => {
+    try {
+      done(null, parseJsonBody(body as string));
+    } catch (e) {
+      done(e as Error, undefined);
+    }
+  });
+
+  app.setErrorHandler((error, request, reply) => {
+    const mapped = toHttpError(error, deps.bodyLimitBytes, request.headers['content-type']);
+    const endpoint = (request.routeOptions.config as RouteConfig | undefined)?.endpoint;
+    if (endpoint) deps.metrics.requests.inc({ endpoint, mode: 'unknown', result: mapped.status >= 500 ? 'error' : 'invalid' });
+    if (mapped.status >= 500) request.log.error({ err: error, url: request.url }, 'request failed');
+    else request.log.warn({ url: request.url, status: mapped.status, reason: mapped.body.error }, 'bad request');
+    return reply.code(mapped.status).type('application/json').send(mapped.body);
+  });
+  app.setNotFoundHandler((request, reply) =>
+    reply.code(404).send({ error: `no route ${request.method} ${request.url.split('?')[0]}`, code: 'NOT_FOUND' }),
+  );
+
+  registerHealthRoutes(app, deps.readiness, deps.metrics);
+  if (deps.admission) registerAdmissionRoutes(app, { settings: deps.admission.settings, metrics: deps.metrics, logger: deps.logger });
+  return app;
+}

@@ -1,0 +1,56 @@
+import { delimiter } from 'node:path';
+import { KubeConfig } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import { createLiveClusterView } from '../cluster/live.js';
+import { OfflineClusterView } from '../cluster/offline.js';
+import type { ClusterView, ClusterViewSource, ClusterViewState } from '../cluster/view.js';
+import type { PolicyConfig } from '../config/policy.js';
+import type { ServerConfig } from '../config/server.js';
+import { ErrorCode, GracekeeperError } from '../errors.js';
+
+/** What the server needs of the cluster view, live or disabled. */
+export interface ClusterViewHandle {
+  /** The view rules use under a given policy. */
+  viewFor(policy: PolicyConfig): ClusterView;
+  state(): ClusterViewState;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Disabled: an empty offline view, so rules that need other objects report "unknown" warnings and versions come
+ * from policy.kubernetesVersion (rebuilt on config reload).
+ */
+export function disabledClusterView(): ClusterViewHandle {
+  return {
+    viewFor: (policy) => new OfflineClusterView([], policy.kubernetesVersion),
+    state: () => 'disabled',
+    start: async () => {},
+    stop: async () => {},
+  };
+}
+
+function liveHandle(source: ClusterViewSource): ClusterViewHandle {
+  return { viewFor: () => source.view, state: () => source.state(), start: () => source.start(), stop: () => source.stop() };
+}
+
+/** The live view from the configured kubeconfig, or the in-cluster service account when none is given. */
+export function liveClusterView(config: ServerConfig, logger: Logger): ClusterViewHandle {
+  const kubeConfig = new KubeConfig();
+  // KUBECONFIG may list several files (kubectl merges them); the first one names the cluster here.
+  const file = config.clusterView.kubeconfig.split(delimiter).find(Boolean);
+  try {
+    if (file) kubeConfig.loadFromFile(file);
+    else kubeConfig.loadFromCluster();
+  } catch (e) {
+    throw new GracekeeperError(ErrorCode.ConfigInvalid, `cannot load kubeconfig ${file}: ${(e as Error).message.split('\n')[0]}`, 'clusterView.kubeconfig');
+  }
+  return liveHandle(
+    createLiveClusterView({
+      kubeConfig,
+      fallbackKubernetesVersion: config.policy.kubernetesVersion,
+      resyncSeconds: config.clusterView.resyncSeconds || undefined,
+      logger: logger.child({ component: 'cluster-view' }),
+    }),
+  );
+}

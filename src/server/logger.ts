@@ -1,0 +1,33 @@
+import { pino, type DestinationStream, type Logger } from 'pino';
+import type { LogLevel } from '../config/server.js';
+
+/**
+ * Paths that could carry object contents, env values or secrets if someone ever logs them by mistake. Review
+ * log lines carry identifiers only; this is the second line of defence.
+ */
+export const REDACT_PATHS = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'object',
+  'oldObject',
+  '*.object',
+  '*.oldObject',
+  'env',
+  '*.env',
+  'value',
+  '*.value',
+  'password',
+  '*.password',
+  'token',
+  '*.token',
+  'secret',
+  '*.secret',
+];
+
+/** JSON lines on stdout (or `destination`, for tests). */
+export function createLogger(level: LogLevel, destination?: DestinationStream): Logger {
+  const options = { level, base: { service: 'gracekeeper' }, redact: { paths: REDACT_PATHS, censor: '[redacted]' } };
+  return destination ? pino(options, destination) : pino(options);
+}
+
+export type { Logger };
