@@ -3,6 +3,9 @@ import { join } from 'node:path';
 import { Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import t from 'tap';
+import { audit } from '../../src/cli/audit.js';
+import { defaultPolicyConfig } from '../../src/config/policy.js';
+import type { Rule } from '../../src/engine/types.js';
 import { RULE_IDS } from '../../src/rules/index.js';
 import { cli } from '../helpers/cli.js';
 
@@ -276,4 +279,37 @@ t.test('usage errors print the help and exit 2; --help and --version exit 0', as
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
   t.equal(version.stdout, `${pkg.version}\n`);
   t.equal(version.code, 0);
+});
+
+// A rule that reports whether the offline view knows the Service named like the workload.
+const lookup: Rule = {
+  id: 'test-lookup',
+  summary: 'test',
+  defaultAction: 'warn',
+  check: (w, ctx) => {
+    const svc = ctx.cluster.getService(w.metadata.namespace ?? '', w.metadata.name ?? '');
+    return [{ path: '/metadata/name', message: svc.found ? 'service found' : svc.reason }];
+  },
+};
+
+t.test('references resolve across every input: one offline view of all documents', async (t) => {
+  const inputs = [
+    { name: 'svc.yaml', text: SERVICE },
+    { name: 'web.yaml', text: WEB },
+    { name: 'other-ns.yaml', text: WEB.replace('namespace: shop', 'namespace: other') },
+  ];
+  const report = audit(inputs, defaultPolicyConfig(), [], [lookup]);
+  t.same(
+    report.workloads.map((w) => `${w.namespace}: ${w.findings[0]?.message}`),
+    ['shop: service found', "other: Service 'web' is not among the manifests given"],
+  );
+});
+
+t.test('a rule that throws is an error for that workload only', async (t) => {
+  const broken: Rule = { ...lookup, id: 'test-throws', check: (w) => (w.metadata.name === 'bad' ? [][0]!['x' as never] : []) };
+  const inputs = [{ name: 'a.yaml', text: `${WEB.replace('name: web\n  namespace', 'name: bad\n  namespace')}---\n${WEB}` }];
+  const report = audit(inputs, defaultPolicyConfig(), [], [broken]);
+  t.equal(report.workloads.length, 1, 'the other workload is still audited');
+  t.match(report.errors, [{ code: 'EVALUATION_FAILED', where: 'a.yaml:1' }]);
+  t.match(report.errors[0]!.message, /rules could not evaluate this workload: /);
 });
