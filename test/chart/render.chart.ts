@@ -19,6 +19,7 @@ import type {
 } from '@kubernetes/client-node';
 import { parse } from 'yaml';
 import { parsePolicyConfig } from '../../src/config/policy.js';
+import { buildServerConfig, parseCommandLine } from '../../src/config/server.js';
 import { RULE_IDS } from '../../src/rules/index.js';
 import {
   CHART_DIR,
@@ -248,10 +249,18 @@ function checkRbac(t: Test, docs: K8sObject[]): void {
   t.equal(findObject<V1Deployment>(docs, 'Deployment').spec!.template.spec!.serviceAccountName, sa.metadata.name);
 }
 
+/** The server itself reads the rendered config with the Deployment's arguments: both must be valid. */
 function checkConfig(t: Test, docs: K8sObject[]): void {
-  const config = parse(findObject<V1ConfigMap>(docs, 'ConfigMap').data!['config.yaml']!);
-  t.ok(['enforce', 'audit', 'off'].includes(config.mode));
-  t.doesNotThrow(() => parsePolicyConfig(config.policy, RULE_IDS), 'the policy section is valid for the engine');
+  const { container } = serviceAndDeployment(docs);
+  const file = parse(findObject<V1ConfigMap>(docs, 'ConfigMap').data!['config.yaml']!);
+  const commandLine = parseCommandLine(container.args!);
+  const config = buildServerConfig(file, commandLine.overrides, RULE_IDS);
+  t.equal(commandLine.configFile, '/etc/gracekeeper/config/config.yaml');
+  t.equal(config.tls.certFile, '/etc/gracekeeper/tls/tls.crt');
+  t.equal(config.tls.keyFile, '/etc/gracekeeper/tls/tls.key');
+  t.same([config.server.port, config.server.healthPort], container.ports!.map((p) => p.containerPort), 'ports agree with the container');
+  t.same(config.policy, parsePolicyConfig(file.policy, RULE_IDS), 'the policy section is the engine\'s');
+  t.ok(config.exemptNamespaces.length > 0);
 }
 
 function checkOptional(t: Test, docs: K8sObject[], values: Record<string, any>): void {
