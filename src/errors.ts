@@ -25,12 +25,15 @@ export class GracekeeperError extends Error {
   readonly code: ErrorCode;
   /** Where the problem is: a config field path, a file:line, a JSON pointer. */
   readonly where: string | undefined;
+  /** The message without the `where:` prefix, for callers that show the location their own way. */
+  readonly detail: string;
 
   constructor(code: ErrorCode, message: string, where?: string) {
     super(where ? `${where}: ${message}` : message);
     this.name = 'GracekeeperError';
     this.code = code;
     this.where = where;
+    this.detail = message;
   }
 }
 
