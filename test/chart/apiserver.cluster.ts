@@ -129,6 +129,11 @@ t.test('helm install, then helm upgrade: the generated CA and serving certificat
   const kube = ['--kubeconfig', cp.kubeconfigPath, '--namespace', NS];
   const install = helm(['install', 'gracekeeper', CHART_DIR, ...kube]);
   t.equal(install.status, 0, install.stderr);
+  const notes = install.stdout.slice(install.stdout.indexOf('NOTES:'));
+  t.comment(notes);
+  t.match(notes, 'kubectl label namespace <name> gracekeeper.io/mode=enforce', 'NOTES: how to opt a namespace in');
+  t.match(notes, 'gracekeeper.io/mode=audit', 'NOTES: how to audit');
+  t.match(notes, `kubectl delete mutatingwebhookconfiguration,validatingwebhookconfiguration gracekeeper\n  helm uninstall gracekeeper -n ${NS}`, 'NOTES: uninstall, webhooks first');
   t.teardown(() => void helm(['uninstall', 'gracekeeper', ...kube]));
 
   const read = async () => {
