@@ -14,7 +14,8 @@ import { ManagedProcess, freePort, makeTempDir, removeTempDir, waitFor } from '.
 import { pointAt, renderWebhookConfigurations } from './webhookConfig.js';
 import type { RenderOptions } from './webhookConfig.js';
 
-export const WEBHOOK_MAIN = join(REPO_ROOT, 'dist', 'main.js');
+/** The built server; GRACEKEEPER_WEBHOOK_MAIN points the suite at another build (e.g. a deliberately broken one). */
+export const WEBHOOK_MAIN = process.env.GRACEKEEPER_WEBHOOK_MAIN || join(REPO_ROOT, 'dist', 'main.js');
 
 export interface WebhookOptions {
   /** Contents of the --config file (written as JSON, which is YAML). */
