@@ -1,6 +1,7 @@
 import jsonpatch from 'fast-json-patch';
 import type { Operation } from 'fast-json-patch';
 import type { RuleAction } from '../config/policy.js';
+import { cloneJson } from './clone.js';
 import { isSkipped, readSkip } from './skips.js';
 import type { Finding, FindingAction, KubeObject, Rule, RuleContext, Workload } from './types.js';
 import { toWorkload, workloadName } from './workload.js';
@@ -57,28 +58,35 @@ export function evaluate(obj: KubeObject, rules: readonly Rule[], ctx: RuleConte
   };
 
   const findings: Finding[] = [];
+  const reporting = new Set<string>();
   for (const rule of active) {
     const action = actionFor(rule, ctx) as FindingAction;
     for (const { warnOnly, ...issue } of rule.check(workload, ctx)) {
+      reporting.add(rule.id);
       findings.push({ rule: rule.id, action: warnOnly ? 'warn' : action, ...identity, ...issue });
     }
   }
 
   const result: Evaluation = { workload, findings, fixes: [], patch: [] };
-  if (!options.fix || !active.some((r) => r.fix)) return result;
+  // Checks are pure, so on the copy below a rule reports issues only where this pass did or an earlier fix
+  // changed something: when no rule with a fix reported, no fix would run. Skip the copy and the diff.
+  if (!options.fix || !active.some((r) => r.fix && reporting.has(r.id))) return result;
 
   // Fixes run in catalogue order on one copy; each rule re-checks the copy as fixed so far, so a later
   // rule (the grace period) sees what an earlier one (a preStop sleep) added.
-  const copy = structuredClone(obj);
+  const copy = cloneJson(obj);
   const fixedWorkload = toWorkload(copy) as Workload;
+  // The pod spec as JSON after the last fix: checks do not change it, so it stands for "before" of the next fix.
+  let serialised: string | undefined;
   for (const rule of active) {
     if (!rule.fix) continue;
     const issues = rule.check(fixedWorkload, ctx);
     if (issues.length === 0) continue;
     // A rule may find a problem it cannot fix on this cluster (no sleep action, no shell): list only real fixes.
-    const before = JSON.stringify(fixedWorkload.podSpec);
+    const before = serialised ?? JSON.stringify(fixedWorkload.podSpec);
     rule.fix(fixedWorkload.podSpec, ctx, fixedWorkload);
-    if (JSON.stringify(fixedWorkload.podSpec) === before) continue;
+    serialised = JSON.stringify(fixedWorkload.podSpec);
+    if (serialised === before) continue;
     const first = issues[0]!;
     result.fixes.push({ rule: rule.id, message: first.message, ...(first.container ? { container: first.container } : {}) });
   }
