@@ -1,7 +1,7 @@
 import { ErrorCode, GracekeeperError } from '../errors.js';
 import { isObject } from '../engine/workload.js';
 import { fieldName } from '../config/policy.js';
-import { describeValueError } from '../config/schema-errors.js';
+import { describeValueError, specificError } from '../config/schema-errors.js';
 import { ADMISSION_API_VERSION, admissionReviewCheck, type AdmissionReview } from './schema.js';
 
 function invalid(message: string, code: typeof ErrorCode.ReviewInvalid | typeof ErrorCode.ReviewUnsupportedVersion = ErrorCode.ReviewInvalid) {
@@ -28,8 +28,12 @@ export function decodeReview(body: unknown): AdmissionReview {
   const request = body.request;
   if (!isObject(request)) throw invalid(request === undefined || request === null ? 'request is missing' : 'request must be an object');
   if (typeof request.uid !== 'string' || request.uid === '') throw invalid('request.uid is missing or empty');
-  const error = admissionReviewCheck.Errors(body).First();
-  if (error) throw invalid(`${fieldName(error.path)}: ${describeValueError(error)}`);
+  // The compiled Check is fast; Errors() walks the schema dynamically, so it runs only for a bad review.
+  const first = admissionReviewCheck.Check(body) ? undefined : admissionReviewCheck.Errors(body).First();
+  if (first) {
+    const error = specificError(first);
+    throw invalid(`${fieldName(error.path)}: ${describeValueError(error)}`);
+  }
   const review = body as AdmissionReview;
   const { operation, object } = review.request;
   if ((operation === 'CREATE' || operation === 'UPDATE') && !object) throw invalid(`request.object is required for ${operation}`);

@@ -1,6 +1,7 @@
 import type { V1ObjectMeta, V1PodSpec } from '@kubernetes/client-node';
 import { ErrorCode, GracekeeperError } from '../errors.js';
 import { fieldName } from '../config/policy.js';
+import { specificError } from '../config/schema-errors.js';
 import { shapes } from './shape.js';
 import { WORKLOAD_KINDS, type KubeObject, type Workload, type WorkloadKind } from './types.js';
 
@@ -44,8 +45,10 @@ export function toWorkload(obj: KubeObject): Workload | null {
   const kind = obj.kind;
   if (!isWorkloadKind(kind)) return null;
   const shape = kind === 'Pod' ? shapes.Pod : kind === 'CronJob' ? shapes.CronJob : shapes.Controller;
-  const error = shape.Errors(obj).First();
-  if (error) {
+  // The compiled Check is fast; Errors() walks the schema dynamically, so it runs only for a bad object.
+  const first = shape.Check(obj) ? undefined : shape.Errors(obj).First();
+  if (first) {
+    const error = specificError(first);
     const what = error.value === undefined ? 'is required' : error.message.toLowerCase();
     throw new GracekeeperError(ErrorCode.WorkloadUnreadable, `${kind}: ${fieldName(error.path)} ${what}`, error.path || '/');
   }
