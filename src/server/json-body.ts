@@ -20,8 +20,27 @@ function poisonedKey(root: unknown): string | undefined {
 }
 
 /**
+ * Deeper than any object the webhook is sent (a Pod or Deployment with managedFields nests about 20 levels).
+ * Deeper bodies are refused: copying the object and diffing the patch recurse, and 10,000 levels would
+ * overflow the stack (a 500 instead of an answer).
+ */
+export const MAX_JSON_DEPTH = 256;
+
+/** Whether a parsed value holds objects/arrays more than `max` levels deep. Iterative: visits each node once. */
+function nestsDeeperThan(root: unknown, max: number): boolean {
+  const stack: Array<[unknown, number]> = [[root, 1]];
+  while (stack.length > 0) {
+    const [value, depth] = stack.pop()!;
+    if (depth > max) return true;
+    const children = Array.isArray(value) ? value : Object.values(value as object);
+    for (const child of children) if (typeof child === 'object' && child !== null) stack.push([child, depth + 1]);
+  }
+  return false;
+}
+
+/**
  * The request body parser: JSON.parse with reasons a person can act on (fastify's own parser says only "not
- * valid JSON") and the same refusal of prototype-poisoning keys as fastify's default.
+ * valid JSON"), a nesting limit, and the same refusal of prototype-poisoning keys as fastify's default.
  */
 export function parseJsonBody(text: string): unknown {
   if (text.trim() === '') throw notJson('body is empty: expected an AdmissionReview');
@@ -31,6 +50,7 @@ export function parseJsonBody(text: string): unknown {
   } catch (e) {
     throw notJson(`body is not valid JSON: ${(e as Error).message}`);
   }
+  if (typeof value === 'object' && value !== null && nestsDeeperThan(value, MAX_JSON_DEPTH)) throw notJson(`body nests objects or arrays deeper than ${MAX_JSON_DEPTH} levels`);
   if (text.includes('"__proto__"') || text.includes('"constructor"')) {
     const key = poisonedKey(value);
     if (key) throw notJson(`body has a forbidden ${key} key`);
