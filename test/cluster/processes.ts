@@ -8,7 +8,7 @@
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,9 +24,66 @@ function killAllSync(): void {
   }
 }
 
+/**
+ * A run that was SIGKILLed cannot clean up: its etcd and API server would live on. Each run records
+ * what it started in a file named by its pid; the next run ends the processes of runs whose pid is
+ * gone, checking each process's command line first so that a reused pid is never touched.
+ */
+const REGISTRY = join(tmpdir(), 'gracekeeper-e2e-runs');
+
+function record(kind: 'pid' | 'dir', value: string): void {
+  mkdirSync(REGISTRY, { recursive: true });
+  appendFileSync(join(REGISTRY, String(process.pid)), `${kind} ${value}\n`);
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function reapStaleRuns(): void {
+  let runs: string[];
+  try {
+    runs = readdirSync(REGISTRY);
+  } catch {
+    return;
+  }
+  for (const run of runs) {
+    const owner = Number(run);
+    if (!Number.isInteger(owner) || owner === process.pid || alive(owner)) continue;
+    const file = join(REGISTRY, run);
+    for (const line of readFileSync(file, 'utf8').split('\n')) {
+      const [kind, ...rest] = line.split(' ');
+      const value = rest.join(' ');
+      if (kind === 'dir' && value.includes('gracekeeper-')) rmSync(value, { recursive: true, force: true });
+      if (kind !== 'pid') continue;
+      const [pid, command] = [Number(value.split(' ')[0]), value.split(' ').slice(1).join(' ')];
+      let cmdline = '';
+      try {
+        cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0] ?? '';
+      } catch {
+        continue; // gone
+      }
+      if (cmdline !== command) continue; // pid reused by something else
+      try {
+        process.kill(-pid, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+    }
+    rmSync(file, { force: true });
+  }
+}
+
 function installExitHooks(): void {
   if (hooked) return;
   hooked = true;
+  reapStaleRuns();
+  process.on('exit', () => rmSync(join(REGISTRY, String(process.pid)), { force: true }));
   process.on('exit', killAllSync);
   // SIGALRM is how tap tells a test file it has timed out.
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGALRM'] as const) {
@@ -48,6 +105,7 @@ export function makeTempDir(prefix: string, preferTmpfs = false): string {
   const base = preferTmpfs && existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
   const dir = mkdtempSync(join(base, `${prefix}-`));
   dirs.add(dir);
+  record('dir', dir);
   return dir;
 }
 
@@ -101,6 +159,7 @@ export class ManagedProcess {
       closeSync(fd);
     }
     live.add(this);
+    if (this.child.pid !== undefined) record('pid', `${this.child.pid} ${command}`);
     this.exited = new Promise((resolve) => {
       const done = (info: ExitInfo): void => {
         if (this.exitInfo) return;

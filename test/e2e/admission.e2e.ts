@@ -395,11 +395,17 @@ t.test('6. reinvocation: a proxy injected by a later webhook is fixed by ours', 
   t.notOk(container(created, 'injected-proxy'), 'the injected proxy is no longer a regular container');
   assertAppFixed(t, created);
 
-  const reviews = readFileSync(s.webhook.process!.logPath, 'utf8')
-    .slice(logBefore)
-    .split('\n')
-    .filter((l) => l.includes('"name":"reinvoked"') && l.includes('"endpoint":"mutate"'))
-    .map((l) => JSON.parse(l) as { decision?: string });
+  const mutateReviews = (): Array<{ decision?: string }> =>
+    readFileSync(s.webhook.process!.logPath, 'utf8')
+      .slice(logBefore)
+      .split('\n')
+      .filter((l) => l.includes('"name":"reinvoked"') && l.includes('"endpoint":"mutate"'))
+      .map((l) => JSON.parse(l) as { decision?: string });
+  // The webhook logs each review as it answers; give the last line a moment to reach the file.
+  const reviews = await waitFor('two mutate reviews of the Pod in the webhook log', async () => {
+    const r = mutateReviews();
+    return r.length >= 2 ? r : undefined;
+  }, { timeoutMs: 5000 }).catch(() => mutateReviews());
   t.same(
     reviews.map((r) => r.decision),
     ['patched', 'patched'],
