@@ -49,6 +49,11 @@ export interface InformerWatchOptions<T> {
   timeoutSeconds: number;
   /** Longest wait for the response headers of a watch. */
   requestTimeoutMs: number;
+  /**
+   * A watch that ends cleanly sooner than this after it was requested is passed on only once this much time
+   * has gone by, so an API server that closes watches at once is not asked again in a tight loop.
+   */
+  minWatchMs: number;
   /** The informer is about to watch: its cache holds a complete list. */
   onWatchRequested(): void;
   /** The API server accepted a watch (HTTP 200). */
@@ -66,6 +71,7 @@ const OBJECT_EVENTS = new Set(['ADDED', 'MODIFIED', 'DELETED']);
 export class InformerWatch<T> extends Watch {
   private closed = false;
   private readonly open = new Set<() => void>();
+  private readonly deferred = new Set<NodeJS.Timeout>();
 
   constructor(private readonly options: InformerWatchOptions<T>) {
     // ListWatch wants a Watch; the transport makes the requests, so this config is never used.
@@ -77,6 +83,7 @@ export class InformerWatch<T> extends Watch {
     const opts = this.options;
     opts.onWatchRequested();
 
+    const requestedAt = Date.now();
     let finished = false;
     const timers: NodeJS.Timeout[] = [];
     const end = (cut: boolean): boolean => {
@@ -88,7 +95,18 @@ export class InformerWatch<T> extends Watch {
       return true;
     };
     const finish = (err: unknown): void => {
-      if (end(false)) done(err);
+      if (!end(false)) return;
+      const wait = err ? 0 : requestedAt + opts.minWatchMs - Date.now();
+      if (wait <= 0) {
+        done(err);
+        return;
+      }
+      const timer = setTimeout(() => {
+        this.deferred.delete(timer);
+        done(err);
+      }, wait);
+      timer.unref();
+      this.deferred.add(timer);
     };
     const expire = (why: string): void => {
       if (end(true)) done(new Error(why));
@@ -138,5 +156,7 @@ export class InformerWatch<T> extends Watch {
   close(): void {
     this.closed = true;
     for (const stop of [...this.open]) stop();
+    for (const timer of this.deferred) clearTimeout(timer);
+    this.deferred.clear();
   }
 }

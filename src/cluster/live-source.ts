@@ -47,9 +47,13 @@ export interface LiveSourceDeps {
   fallbackKubernetesVersion: string;
   watchTimeoutSeconds: number;
   requestTimeoutMs: number;
+  /** See InformerWatchOptions.minWatchMs. */
+  minWatchMs: number;
   syncTimeoutMs: number;
   retry: RetryPolicy;
   logger: Logger;
+  /** Called by stop(): abort list and /version requests still waiting for an answer. */
+  abortRequests?: () => void;
 }
 
 /** Per-resource detail behind state(), for /readyz bodies, logs and tests. */
@@ -138,6 +142,7 @@ export class LiveClusterViewSource implements ClusterViewSource {
     if (this.stopped) return;
     this.stopped = true;
     clearTimeout(this.versionTimer);
+    this.deps.abortRequests?.();
     for (const r of this.all) {
       clearTimeout(r.restartTimer);
       r.watch.close();
@@ -204,6 +209,7 @@ export class LiveClusterViewSource implements ClusterViewSource {
       slim: feed.slim,
       timeoutSeconds: this.deps.watchTimeoutSeconds,
       requestTimeoutMs: this.deps.requestTimeoutMs,
+      minWatchMs: this.deps.minWatchMs,
       onWatchRequested: () => {
         if (sync.listed) return;
         sync.markListed();

@@ -30,13 +30,23 @@ export interface LiveClusterViewOptions {
 
 const PAGE_SIZE = 500;
 
-/** Request options that abort a generated-client call after `ms` (it has no timeout of its own). */
-function withTimeout(ms: number): ConfigurationOptions {
-  return {
+/**
+ * Runs a generated-client call (which has no timeout of its own) with a signal that aborts it after `ms` or
+ * on `stopping`, and says so plainly instead of node-fetch's "The user aborted a request."
+ */
+async function within<T>(
+  ms: number,
+  stopping: AbortSignal,
+  what: string,
+  call: (options: ConfigurationOptions) => Promise<T>,
+): Promise<T> {
+  const timeout = AbortSignal.timeout(ms);
+  const signal = AbortSignal.any([timeout, stopping]);
+  const options: ConfigurationOptions = {
     middleware: [
       {
         pre: (request) => {
-          request.setSignal(AbortSignal.timeout(ms));
+          request.setSignal(signal);
           return new Observable(Promise.resolve(request));
         },
         post: (response) => new Observable(Promise.resolve(response)),
@@ -44,6 +54,18 @@ function withTimeout(ms: number): ConfigurationOptions {
     ],
     middlewareMergeStrategy: 'append',
   };
+  try {
+    return await call(options);
+  } catch (err) {
+    if (timeout.aborted) throw new Error(`${what}: no answer within ${ms} ms`);
+    if (stopping.aborted) throw new Error(`${what}: cancelled, the cluster view is stopping`);
+    throw err;
+  }
+}
+
+function componentLogger(logger: Logger | undefined): Logger {
+  const base = logger ?? pino({ enabled: false });
+  return base.bindings().component ? base : base.child({ component: 'cluster-view' });
 }
 
 /**
@@ -66,36 +88,40 @@ export function createLiveClusterView(options: LiveClusterViewOptions): LiveClus
     throw new GracekeeperError(ErrorCode.ConfigInvalid, `must be a whole number of seconds, at least 1 (got ${resyncSeconds})`, 'resyncSeconds');
   }
   const requestTimeoutMs = options.requestTimeoutMs ?? 10_000;
-  const timeout = withTimeout(requestTimeoutMs);
   const core = kubeConfig.makeApiClient(CoreV1Api);
   const version = kubeConfig.makeApiClient(VersionApi);
+  const stopping = new AbortController();
+  const ask = <T>(what: string, call: (o: ConfigurationOptions) => Promise<T>): Promise<T> =>
+    within(requestTimeoutMs, stopping.signal, what, call);
   const page = (continueToken: string | undefined) => ({ limit: PAGE_SIZE, _continue: continueToken });
 
   return new LiveClusterViewSource({
     pvcs: {
       path: '/api/v1/persistentvolumeclaims',
-      listPage: (c) => core.listPersistentVolumeClaimForAllNamespaces(page(c), timeout),
+      listPage: (c) => ask('list persistentvolumeclaims', (o) => core.listPersistentVolumeClaimForAllNamespaces(page(c), o)),
       slim: slimPersistentVolumeClaim,
       transport: clientNodeWatchTransport(kubeConfig),
     },
     services: {
       path: '/api/v1/services',
-      listPage: (c) => core.listServiceForAllNamespaces(page(c), timeout),
+      listPage: (c) => ask('list services', (o) => core.listServiceForAllNamespaces(page(c), o)),
       slim: slimService,
       transport: clientNodeWatchTransport(kubeConfig),
     },
     nodes: {
       path: '/api/v1/nodes',
-      listPage: (c) => core.listNode(page(c), timeout),
+      listPage: (c) => ask('list nodes', (o) => core.listNode(page(c), o)),
       slim: slimNode,
       transport: clientNodeWatchTransport(kubeConfig),
     },
-    apiServerVersion: async () => (await version.getCode({}, timeout)).gitVersion,
+    apiServerVersion: async () => (await ask('GET /version', (o) => version.getCode({}, o))).gitVersion,
     fallbackKubernetesVersion: options.fallbackKubernetesVersion,
     watchTimeoutSeconds: resyncSeconds,
     requestTimeoutMs,
+    minWatchMs: 1000,
     syncTimeoutMs: options.syncTimeoutMs ?? 10_000,
     retry: options.retry ?? { initialMs: 1000, maxMs: 30_000 },
-    logger: (options.logger ?? pino({ enabled: false })).child({ component: 'cluster-view' }),
+    logger: componentLogger(options.logger),
+    abortRequests: () => stopping.abort(),
   });
 }

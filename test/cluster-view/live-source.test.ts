@@ -178,6 +178,7 @@ function fakeCluster() {
         fallbackKubernetesVersion: '1.30',
         watchTimeoutSeconds: 60,
         requestTimeoutMs: 5000,
+        minWatchMs: 0,
         syncTimeoutMs: 10_000,
         retry: { initialMs: 2, maxMs: 10 },
         logger,
@@ -402,6 +403,19 @@ t.test('a watch that outlives its timeout is taken as hung', async (t) => {
   await source.start();
   await until('degraded', () => source.state() === 'degraded');
   t.match(source.status().find((s) => s.failing)?.failing?.message, /stream still open 20 ms after it was opened, past its 0 s timeout$/);
+});
+
+t.test('a watch the API server closes at once is re-opened only after minWatchMs, without degrading', async (t) => {
+  const { c, source, view } = setup(t, { minWatchMs: 100 });
+  await source.start();
+  const opened = c.services.streams.length;
+  c.services.closeStreams();
+  await new Promise((r) => setImmediate(r));
+  t.equal(c.services.streams.length, opened, 'not re-opened in the same turn');
+  t.equal(source.state(), 'synced', 'a clean close is not a failure');
+  await until('re-opened after the delay', () => c.services.openStreams().length === 1);
+  c.services.put(service('shop', 'again'));
+  await until('the new watch delivers', () => view.getService('shop', 'again').found);
 });
 
 t.test('an expired resourceVersion (410 Gone) relists without degrading', async (t) => {
