@@ -1,18 +1,15 @@
 #!/usr/bin/env node
-import { readFileSync } from 'node:fs';
 import type { Server as HttpsServer } from 'node:https';
 import { resolve } from 'node:path';
 import closeWithGrace from 'close-with-grace';
 import { readEnvironment, type Environment } from './config/env.js';
-import { readConfigFile } from './config/file.js';
 import {
   USAGE,
-  allOverrides,
-  buildServerConfig,
   clusterViewEnabled,
-  configFilePath,
+  loadServerConfig,
   parseCommandLine,
   restartOnlyChanges,
+  type LoadedServerConfig,
   type ServerConfig,
 } from './config/server.js';
 import { isGracekeeperError } from './errors.js';
@@ -25,7 +22,6 @@ import { createMetrics } from './server/metrics.js';
 import { Readiness } from './server/readiness.js';
 import { LiveSettings } from './server/settings.js';
 import { drainAndClose } from './server/shutdown.js';
-import { ensureDevCertificates } from './tls/dev.js';
 import { certificateReloader, httpsOptions, readTlsMaterial, type TlsFiles } from './tls/reload.js';
 
 /** Exit status for a bad command line, config value or certificate file. */
@@ -36,33 +32,11 @@ function fail(message: string, status: number): never {
   process.exit(status);
 }
 
-/** Bytes of the config file, or empty when unreadable (then loading it reports the error). */
-function readBytes(path: string): Buffer {
-  try {
-    return readFileSync(path);
-  } catch {
-    return Buffer.alloc(0);
-  }
-}
-
-/** Config from file + environment + flags, or exit 2 with one line naming the field. */
-function loadStartupConfig(env: Environment) {
-  const commandLine = parseCommandLine(process.argv.slice(2));
-  if (commandLine.help) {
-    process.stdout.write(USAGE);
-    process.exit(0);
-  }
-  const path = configFilePath(commandLine, env);
-  const overrides = allOverrides(commandLine, env);
-  const load = () => buildServerConfig(path ? readConfigFile(path) : undefined, overrides, RULE_IDS);
-  // Bytes first: if the file changes between the two reads, the watcher sees a change and reloads.
-  const bytes = path ? readBytes(path) : undefined;
-  return { path, bytes, load, config: load() };
-}
-
 async function tlsFiles(config: ServerConfig, logger: Logger): Promise<TlsFiles> {
   const clientCa = config.tls.clientCaFile ? { clientCaFile: config.tls.clientCaFile } : {};
   if (config.tls.certFile) return { certFile: config.tls.certFile, keyFile: config.tls.keyFile, ...clientCa };
+  // Loaded only here: the certificate library is ~200 modules that a server given its certificate never needs.
+  const { ensureDevCertificates } = await import('./tls/dev.js');
   const dev = await ensureDevCertificates();
   logger.warn(
     { caFile: resolve(dev.caFile), certFile: resolve(dev.certFile), created: dev.created, sans: ['localhost', '127.0.0.1'] },
@@ -73,9 +47,14 @@ async function tlsFiles(config: ServerConfig, logger: Logger): Promise<TlsFiles>
 
 async function main(): Promise<void> {
   const env = readEnvironment();
-  let startup: ReturnType<typeof loadStartupConfig>;
+  let startup: LoadedServerConfig;
   try {
-    startup = loadStartupConfig(env);
+    const commandLine = parseCommandLine(process.argv.slice(2));
+    if (commandLine.help) {
+      process.stdout.write(USAGE);
+      process.exit(0);
+    }
+    startup = loadServerConfig(commandLine, env, RULE_IDS);
   } catch (e) {
     if (isGracekeeperError(e)) fail(e.message, EXIT_CONFIG);
     throw e;
@@ -95,7 +74,7 @@ async function main(): Promise<void> {
 
   let cluster;
   try {
-    cluster = clusterViewEnabled(config, env) ? liveClusterView(config, logger) : disabledClusterView();
+    cluster = clusterViewEnabled(config, env) ? await liveClusterView(config, logger) : disabledClusterView();
   } catch (e) {
     if (isGracekeeperError(e)) fail(e.message, EXIT_CONFIG);
     throw e;

@@ -1,9 +1,11 @@
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { Value } from '@sinclair/typebox/value';
 import { ErrorCode, GracekeeperError } from '../errors.js';
 import type { Environment, EnvName } from './env.js';
+import { readConfigFile } from './file.js';
 import { fieldName, parsePolicyConfig, type PolicyConfig } from './policy.js';
 import { describeValueError as describe } from './schema-errors.js';
 
@@ -245,4 +247,31 @@ export function configFilePath(commandLine: CommandLine, env: Environment): stri
 /** Environment first, flags last: flags win over the environment, both win over the file. */
 export function allOverrides(commandLine: CommandLine, env: Environment): Override[] {
   return [...environmentOverrides(env), ...commandLine.overrides];
+}
+
+export interface LoadedServerConfig {
+  config: ServerConfig;
+  /** The config file, when one was given. */
+  path: string | undefined;
+  /** Its bytes as read before parsing (empty when unreadable), so a reload sees only later changes. */
+  bytes: Buffer | undefined;
+  /** Reads the file again and applies the same overrides: what a reload runs. */
+  load(): ServerConfig;
+}
+
+/** Startup: the config file named by --config or GRACEKEEPER_CONFIG, with environment and flag overrides. */
+export function loadServerConfig(commandLine: CommandLine, env: Environment, knownRuleIds: readonly string[]): LoadedServerConfig {
+  const path = configFilePath(commandLine, env);
+  const overrides = allOverrides(commandLine, env);
+  const load = () => buildServerConfig(path ? readConfigFile(path) : undefined, overrides, knownRuleIds);
+  // Bytes first: if the file changes between the two reads, the watcher sees a change and reloads.
+  let bytes: Buffer | undefined;
+  if (path) {
+    try {
+      bytes = readFileSync(path);
+    } catch {
+      bytes = Buffer.alloc(0);
+    }
+  }
+  return { config: load(), path, bytes, load };
 }
