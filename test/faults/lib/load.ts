@@ -10,6 +10,7 @@ import type { TLSSocket } from 'node:tls';
 import { sleep } from '../../cluster/processes.js';
 import { checkAnswer, type ReviewCase } from './reviews.js';
 
+/** `refused`: the connection never got a TLS session (nothing listening, or reset before the handshake). */
 export type Outcome = 'completed' | 'wrong' | 'status' | 'refused' | 'reset' | 'timeout' | 'other';
 
 export interface LoadOptions {
@@ -121,6 +122,9 @@ export class Load {
     return new Promise((resolve) => {
       let certificate: string | undefined;
       let handshake = false;
+      // The server accepted this request's connection once a TLS session exists on it. A connection reset before
+      // that never reached the webhook (e.g. it sat in the kernel's accept queue when the listener closed).
+      let established = false;
       const done = (outcome: Outcome, detail?: string) =>
         resolve({ at, ms: performance.now() - started, outcome, ...(detail ? { detail } : {}), ...(certificate ? { certificate, handshake } : {}) });
       const req = request(
@@ -146,6 +150,7 @@ export class Load {
       req.on('socket', (socket) => {
         const tls = socket as TLSSocket;
         const record = () => {
+          established = true;
           certificate = tls.getPeerCertificate()?.fingerprint256;
         };
         if (tls.encrypted && !tls.connecting) record();
@@ -158,7 +163,7 @@ export class Load {
         req.destroy(new Error('timeout'));
       });
       req.on('error', (e: NodeJS.ErrnoException) => {
-        if (e.code === 'ECONNREFUSED') return done('refused', e.code);
+        if (e.code === 'ECONNREFUSED' || !established) return done('refused', `${e.code ?? e.message} before the TLS handshake`);
         if (e.message === 'timeout') return done('timeout', `no answer within ${this.options.requestTimeoutMs ?? 5000} ms`);
         if (e.code === 'ECONNRESET' || e.code === 'EPIPE' || /socket hang up/.test(e.message)) return done('reset', e.code ?? e.message);
         return done('other', `${e.code ?? ''} ${e.message}`);
