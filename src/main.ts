@@ -104,7 +104,7 @@ async function main(): Promise<void> {
     apply: (options) => (app.server as HttpsServer).setSecureContext(options),
     onReload(result, error) {
       metrics.certificateReloads.inc({ result });
-      if (error) logger.error({ err: { message: error.message } }, 'certificate reload refused: still serving the previous certificate');
+      if (error) logger.error({ reason: error.message }, 'certificate reload refused: still serving the previous certificate');
       else logger.info({ certFile: files.certFile }, 'certificate reloaded');
     },
   });
@@ -124,7 +124,7 @@ async function main(): Promise<void> {
           onReload(result, error) {
             metrics.configReloads.inc({ result });
             configStatus = error ? `last reload refused: ${error.message}` : 'ok';
-            if (error) logger.error({ err: { message: error.message } }, 'config reload refused: the previous config stays in force');
+            if (error) logger.error({ reason: error.message }, 'config reload refused: the previous config stays in force');
             else logger.info({ mode: settings.config().mode }, 'config reloaded');
           },
         })
