@@ -9,7 +9,7 @@ set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 
 if [[ $# -eq 0 ]]; then
-  set -- shutdown cert-rotation config-reload cluster-outage
+  set -- hostile shutdown cert-rotation config-reload cluster-outage
 fi
 npm run --silent build || exit $?
 export TS_NODE_TRANSPILE_ONLY=1 # npm run typecheck checks these files; here they only need to run

@@ -2,7 +2,7 @@
  * The test app listening on a real loopback TLS socket with a certificate made at test time, and a raw HTTPS
  * client that sends bytes exactly as given (no JSON encoding, optional chunked transfer, pinned TLS versions).
  */
-import { request, type RequestOptions } from 'node:https';
+import { request, type Agent, type RequestOptions } from 'node:https';
 import type { SecureVersion } from 'node:tls';
 import { createCertificateAuthority, issueCertificate } from '../../../src/tls/certificates.js';
 import { httpsOptions } from '../../../src/tls/reload.js';
@@ -40,6 +40,8 @@ export interface SendOptions {
   cert?: string;
   key?: string;
   ciphers?: string;
+  /** A keep-alive agent to reuse connections (default: a new connection per request). */
+  agent?: Agent;
 }
 
 /** POSTs `body` as bytes over a new TLS connection and returns the answer as text. */
@@ -52,7 +54,7 @@ export function sendRaw(baseUrl: string, caPem: string, path: string, body: stri
     method: options.method ?? 'POST',
     headers,
     ca: caPem,
-    agent: false,
+    agent: options.agent ?? false,
     ...(options.minVersion ? { minVersion: options.minVersion } : {}),
     ...(options.maxVersion ? { maxVersion: options.maxVersion } : {}),
     ...(options.cert ? { cert: options.cert, key: options.key } : {}),
