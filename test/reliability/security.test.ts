@@ -96,3 +96,25 @@ t.test('the logger redacts object contents and secret-looking keys if someone lo
   for (const value of ['OBJ-VALUE', 'OLD-VALUE', 'ENV-VALUE', 'PW-VALUE', 'TOKEN-VALUE', 'SECRET-VALUE']) t.notOk(raw.includes(value), `${value} redacted`);
   t.match(raw, /\[redacted\]/);
 });
+
+t.test('an honoured exemption is logged with its rules and reason; one without a reason is not honoured', async (t) => {
+  const server = testServer();
+  t.teardown(() => server.app.close());
+  const exempt = (reason: string | undefined) =>
+    edited((r) => {
+      r.request.uid = reason ? 'with-reason' : 'without-reason';
+      r.request.object.metadata.annotations = { 'gracekeeper.io/skip': 'proxy-sidecar-no-prestop', ...(reason ? { 'gracekeeper.io/skip-reason': reason } : {}) };
+    });
+  const asJson = { 'content-type': 'application/json' };
+  const honoured = await server.app.inject({ method: 'POST', url: '/validate', headers: asJson, payload: exempt('proxy drains itself (ticket OPS-42)\nsecond line') });
+  const ignored = await server.app.inject({ method: 'POST', url: '/validate', headers: asJson, payload: exempt(undefined) });
+  t.equal(honoured.statusCode, 200);
+  t.notMatch(honoured.body, /proxy-sidecar-no-prestop/, 'the exempted rule did not run');
+  t.match(ignored.body, /skip-annotation-invalid/, 'a skip without a reason is reported');
+  t.match(ignored.body, /proxy-sidecar-no-prestop/, 'and not honoured');
+
+  const lines = server.logs().filter((l) => l.msg === 'admission review');
+  const logged = lines.find((l) => l.uid === 'with-reason');
+  t.same(logged?.exemption, { rules: 'proxy-sidecar-no-prestop', reason: 'proxy drains itself (ticket OPS-42) second line' }, 'rules and reason (one line) in the log');
+  t.equal(lines.find((l) => l.uid === 'without-reason')?.exemption, undefined, 'no exemption logged when it was not honoured');
+});
