@@ -20,6 +20,13 @@ function beingDeleted(obj: KubeObject): boolean {
   return isObject(obj.metadata) && obj.metadata.deletionTimestamp != null;
 }
 
+/** `ReplicaSet web-7c9d5b8f6d` when a controller owns this Pod, else undefined. */
+function controllingOwner(obj: KubeObject): string | undefined {
+  if (obj.kind !== 'Pod' || !isObject(obj.metadata) || !Array.isArray(obj.metadata.ownerReferences)) return undefined;
+  const owner = obj.metadata.ownerReferences.find((o) => isObject(o) && o.controller === true) as { kind?: unknown; name?: unknown } | undefined;
+  return owner ? `${String(owner.kind)} ${String(owner.name)}` : undefined;
+}
+
 function denialMessage(evaluation: Evaluation, denies: readonly Finding[]): string {
   const { kind, metadata } = evaluation.workload;
   const where = metadata.namespace ? `${metadata.namespace}/${workloadName(metadata)}` : workloadName(metadata);
@@ -40,6 +47,11 @@ function denialMessage(evaluation: Evaluation, denies: readonly Finding[]): stri
  * would block operators when they most need to act (Kyverno's allowExistingViolations makes the same choice).
  * DELETE, CONNECT, subresources (status, scale, ephemeralcontainers ...) and objects being deleted are allowed
  * without evaluation.
+ *
+ * A Pod created by a controller (a ReplicaSet, Job, StatefulSet ...) is never denied: its template was validated
+ * when the controller was applied, or predates the webhook. Denying its Pods would not stop the rollout, only
+ * make the controller fail to create replicas during a scale-up or a node drain, silently, which is the failure
+ * this webhook exists to prevent. Its deny findings become warnings (in logs, metrics and audit annotations).
  */
 export function validate(request: AdmissionRequest, mode: Mode, engine: Engine): Outcome {
   const { uid } = request;
@@ -57,15 +69,18 @@ export function validate(request: AdmissionRequest, mode: Mode, engine: Engine):
   if (!evaluation) return allowed(uid, 'no pod spec');
 
   const existing = preExisting(request, engine);
-  const denies = evaluation.findings.filter((f) => f.action === 'deny' && !existing.has(problemKey(f)));
+  const owner = controllingOwner(obj);
+  const deniable = (f: Finding) => f.action === 'deny' && !owner && !existing.has(problemKey(f));
+  const denies = evaluation.findings.filter(deniable);
   const fixedRules = new Set(evaluation.fixes.map((f) => f.rule));
   const fixNote = mode === 'enforce' ? 'Pods get a fix' : 'fixable';
 
   const warnings = new WarningList();
   if (mode === 'audit') for (const f of denies) warnings.add(`${f.rule} (audit: would deny): ${f.message}`);
   for (const f of evaluation.findings) {
-    if (f.action === 'deny' && !existing.has(problemKey(f))) continue;
-    const note = f.action === 'deny' ? 'existing, not denied on update' : fixedRules.has(f.rule) ? fixNote : '';
+    if (deniable(f)) continue;
+    const denyNote = owner ? `not denied: Pod of ${owner}` : 'existing, not denied on update';
+    const note = f.action === 'deny' ? denyNote : fixedRules.has(f.rule) ? fixNote : '';
     warnings.add(`${f.rule}${note ? ` (${note})` : ''}: ${f.message}`);
   }
   for (const fix of evaluation.fixes) warnings.add(`${fix.rule} (${fixNote}): ${fix.message}`);

@@ -29,6 +29,9 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: deps.bodyLimitBytes,
     requestTimeout: (deps.requestTimeoutSeconds ?? 10) * 1000,
+    // Longer than the API server's idle-connection timeout (90 s), so the client closes an idle keep-alive
+    // connection first: a server-side close racing a new request on it would fail that webhook call.
+    keepAliveTimeout: 100_000,
     // On close: stop accepting, close idle keep-alive connections, finish in-flight requests and answer any
     // request already on an open connection (no 503: the API server would count it as a webhook failure).
     forceCloseConnections: 'idle' as const,

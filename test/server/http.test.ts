@@ -102,6 +102,7 @@ t.test('metrics: requests, duration, findings, patches, cluster view state, relo
   const { app } = testServer({ config: { policy: { rules: onlyRule('readiness-probe-missing', 'deny') } } });
   const pod = loadReview('pod-create-proxy.json');
   delete pod.request.object.spec.containers[0].readinessProbe;
+  delete pod.request.object.metadata.ownerReferences; // a bare Pod: deniable
   await post(app, '/mutate', pod);
   await post(app, '/validate', pod);
   await post(app, '/mutate/audit', pod);

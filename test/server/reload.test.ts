@@ -52,6 +52,7 @@ const enforceProbe = `mode: enforce\npolicy:\n  rules:\n${Object.entries(onlyRul
 function podWithoutProbe() {
   const review = loadReview('pod-create-proxy.json');
   delete review.request.object.spec.containers[0].readinessProbe;
+  delete review.request.object.metadata.ownerReferences; // a bare Pod: deniable
   return review;
 }
 

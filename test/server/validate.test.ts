@@ -66,6 +66,20 @@ t.test('warnings on a Pod: warn findings only (the mutating webhook already appl
   t.match(body.response.warnings?.[0], /^readiness-probe-missing: container 'app' serves port 8080/);
 });
 
+t.test('Pods: a bare Pod is denied; a Pod its controller creates is only warned about', async (t) => {
+  const { app } = testServer({ config: denyProbe });
+  const owned = withoutProbe(loadReview('pod-create-proxy.json'));
+  const fromReplicaSet = await post(app, '/validate', owned);
+  t.equal(fromReplicaSet.body.response.allowed, true, 'denying it would only stop the ReplicaSet from creating replicas');
+  t.match(fromReplicaSet.body.response.warnings?.[0], /^readiness-probe-missing \(not denied: Pod of ReplicaSet web-7c9d5b8f6d\): /);
+
+  const bare = withoutProbe(loadReview('pod-create-proxy.json'));
+  delete bare.request.object.metadata.ownerReferences;
+  const direct = await post(app, '/validate', bare);
+  t.equal(direct.body.response.allowed, false, 'kubectl run / a bare Pod manifest is denied');
+  t.match(direct.body.response.status?.message, /^Gracekeeper denied Pod shop\/web-7c9d5b8f6d-\*: 1 problem\./);
+});
+
 t.test('audit: never denies; warnings and audit annotations say what would be denied', async (t) => {
   const { app, metrics } = testServer({ config: denyProbe });
   const review = withoutProbe(loadReview('deployment-create-proxy.json'));
