@@ -26,14 +26,20 @@ function poisonedKey(root: unknown): string | undefined {
  */
 export const MAX_JSON_DEPTH = 256;
 
-/** Whether a parsed value holds objects/arrays more than `max` levels deep. Iterative: visits each node once. */
-function nestsDeeperThan(root: unknown, max: number): boolean {
-  const stack: Array<[unknown, number]> = [[root, 1]];
-  while (stack.length > 0) {
-    const [value, depth] = stack.pop()!;
-    if (depth > max) return true;
-    const children = Array.isArray(value) ? value : Object.values(value as object);
-    for (const child of children) if (typeof child === 'object' && child !== null) stack.push([child, depth + 1]);
+/**
+ * Whether an object or array, counted as one level, holds objects/arrays over `levels` levels deep in all.
+ * Recursion stops after `levels` calls, so the stack stays shallow whatever the body; no allocation per node
+ * (this runs on every request).
+ */
+export function nestsDeeperThan(value: object, levels: number): boolean {
+  if (levels === 0) return true;
+  if (Array.isArray(value)) {
+    for (const child of value) if (typeof child === 'object' && child !== null && nestsDeeperThan(child, levels - 1)) return true;
+    return false;
+  }
+  for (const key in value) {
+    const child = (value as Record<string, unknown>)[key];
+    if (typeof child === 'object' && child !== null && nestsDeeperThan(child, levels - 1)) return true;
   }
   return false;
 }
