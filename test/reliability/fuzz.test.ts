@@ -15,6 +15,9 @@ const RUNS = Number(process.env.FUZZ_RUNS ?? 150);
 const ENDPOINTS = ['/mutate', '/validate', '/mutate/enforce', '/mutate/audit', '/validate/enforce', '/validate/audit'] as const;
 const FIXTURES = ['pod-create-proxy', 'deployment-create-proxy', 'deployment-update-replicas'] as const;
 
+// Hundreds of requests: give the file room when `npm test` runs every file at once on a busy 2-core machine.
+t.setTimeout(120_000);
+
 const server = testServer();
 t.teardown(() => server.app.close());
 
