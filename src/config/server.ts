@@ -56,7 +56,7 @@ export const ServerConfigSchema = Type.Object(
           description: 'auto: on in a cluster (KUBERNETES_SERVICE_HOST) or with a kubeconfig',
         }),
         kubeconfig: Path('kubeconfig file; empty: in-cluster service account'),
-        resyncSeconds: Int(300, 0, 86400, 'informer resync period'),
+        resyncSeconds: Int(60, 0, 86400, 'how long each watch runs before it is re-opened; bounds how long a hung API server goes unnoticed (0: the view default, 60)'),
       },
       { default: {}, additionalProperties: false },
     ),

@@ -28,7 +28,7 @@ t.test('no file, no flags: the documented defaults', async (t) => {
     requestTimeoutSeconds: 10,
   });
   t.same(c.tls, { certFile: '', keyFile: '', clientCaFile: '', reloadIntervalSeconds: 10 });
-  t.same(c.clusterView, { enabled: 'auto', kubeconfig: '', resyncSeconds: 300 });
+  t.same(c.clusterView, { enabled: 'auto', kubeconfig: '', resyncSeconds: 60 });
   t.equal(c.logLevel, 'info');
   t.equal(c.policy.proxy.strategy, 'auto', 'policy defaults filled in');
 });
