@@ -18,7 +18,7 @@ import type { ControlPlane } from './controlPlane.js';
 import { sleep, waitFor } from './processes.js';
 import { registerWebhooks, startWebhook } from './webhook.js';
 import type { Registration, RunningWebhook } from './webhook.js';
-import type { RenderOptions } from './webhookConfig.js';
+import type { RenderOptions } from '../chart/lib/helm.js';
 
 export const MODE_LABEL = 'gracekeeper.io/mode';
 

@@ -6,13 +6,14 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AdmissionregistrationV1Api } from '@kubernetes/client-node';
+import type { V1MutatingWebhookConfiguration, V1ValidatingWebhookConfiguration } from '@kubernetes/client-node';
+import { renderChart, webhooksAtUrl } from '../chart/lib/helm.js';
+import type { RenderOptions, WebhookConfiguration } from '../chart/lib/helm.js';
 import type { ControlPlane } from './controlPlane.js';
 import { REPO_ROOT } from './controlPlane.js';
 import { createCA } from './pki.js';
 import type { CertificateAuthority } from './pki.js';
 import { ManagedProcess, freePort, makeTempDir, removeTempDir, waitFor } from './processes.js';
-import { pointAt, renderWebhookConfigurations } from './webhookConfig.js';
-import type { RenderOptions } from './webhookConfig.js';
 
 /** The built server; GRACEKEEPER_WEBHOOK_MAIN points the suite at another build (e.g. a deliberately broken one). */
 export const WEBHOOK_MAIN = process.env.GRACEKEEPER_WEBHOOK_MAIN || join(REPO_ROOT, 'dist', 'main.js');
@@ -135,17 +136,28 @@ export interface Registration {
   remove(): Promise<void>;
 }
 
+/** The release the e2e suite renders the chart as: configurations are named `gk-gracekeeper`, and its namespace is excluded. */
+const E2E_RELEASE = { releaseName: 'gk', namespace: 'gracekeeper-system' } as const;
+
+function ofKind<T extends WebhookConfiguration>(configs: readonly WebhookConfiguration[], kind: string): T {
+  const found = configs.find((c) => c.kind === kind);
+  if (!found) throw new Error(`helm template rendered no ${kind}`);
+  return found as T;
+}
+
 /**
- * Register the chart's Mutating and Validating webhook configurations with
- * clientConfig pointing at `webhook`. `render` passes chart values (e.g. failurePolicy);
- * `replace: true` updates the existing configurations instead of creating them.
+ * Register the chart's Mutating and Validating webhook configurations (rendered by `helm template`,
+ * only clientConfig swapped) pointing at `webhook`. `render` passes chart values (e.g.
+ * `set: { 'webhooks.failurePolicy.enforce': 'Ignore' }`); `replace: true` updates the existing
+ * configurations instead of creating them.
  */
 export async function registerWebhooks(cp: ControlPlane, webhook: RunningWebhook, render: RenderOptions & { replace?: boolean } = {}): Promise<Registration> {
   const api = cp.kubeConfig.makeApiClient(AdmissionregistrationV1Api);
-  const rendered = renderWebhookConfigurations(render);
-  const mutating = pointAt(rendered.mutating, webhook.baseUrl, webhook.ca.certPem);
-  const validating = pointAt(rendered.validating, webhook.baseUrl, webhook.ca.certPem);
-  if (render.replace) {
+  const { replace, ...renderOptions } = render;
+  const configs = webhooksAtUrl(renderChart({ ...E2E_RELEASE, ...renderOptions }), webhook.baseUrl, Buffer.from(webhook.ca.certPem).toString('base64'));
+  const mutating = ofKind<V1MutatingWebhookConfiguration>(configs, 'MutatingWebhookConfiguration');
+  const validating = ofKind<V1ValidatingWebhookConfiguration>(configs, 'ValidatingWebhookConfiguration');
+  if (replace) {
     // Update in place (as `helm upgrade` does), so there is no moment without webhooks.
     const name = (o: { metadata?: { name?: string } }): string => o.metadata?.name ?? '';
     const m = await api.readMutatingWebhookConfiguration({ name: name(mutating) });

@@ -34,7 +34,7 @@ t.test('7a. webhook down, failurePolicy Fail: creation in an enforced namespace 
 });
 
 t.test('7b. webhook down, failurePolicy Ignore: creation succeeds, unchecked', async (t) => {
-  await registerWebhooks(s.cp, s.webhook, { values: { 'webhooks.failurePolicy.enforce': 'Ignore' }, replace: true });
+  await registerWebhooks(s.cp, s.webhook, { set: { 'webhooks.failurePolicy.enforce': 'Ignore' }, replace: true });
   const stored = await s.cp.kubeConfig.makeApiClient(AdmissionregistrationV1Api).readMutatingWebhookConfiguration({ name: s.registration.mutatingName });
   t.same(
     stored.webhooks?.map((w) => `${w.name}=${w.failurePolicy}`),
