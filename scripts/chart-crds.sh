@@ -3,13 +3,15 @@
 # (cert-manager Issuer and Certificate, prometheus-operator ServiceMonitor), one per line, so a
 # test API server can accept a server-side dry run of every rendered manifest. The CRDs are the
 # real ones, with their OpenAPI schemas, taken from the projects' Go modules through the Go
-# module proxy (`go mod download`) into the Go module cache; nothing is committed.
+# module proxy only (`go mod download`, scripts/lib/cached-build.sh) into the Go module cache;
+# nothing is committed.
 set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib/cached-build.sh"
 
 CERT_MANAGER="github.com/cert-manager/cert-manager@v1.21.2"
 PROMETHEUS_OPERATOR="github.com/prometheus-operator/prometheus-operator@v0.85.0"
 
-command -v go >/dev/null || { echo "chart-crds: 'go' is not on PATH" >&2; exit 1; }
+gk_go_module_proxy_only chart-crds
 
 module_dir() {
   local json dir
