@@ -29,6 +29,9 @@ import {
   type K8sObject,
   type WebhookConfiguration,
 } from './lib/helm.js';
+import { CLUSTER_FILE_TIMEOUT_MS } from '../cluster/timeouts.js';
+
+t.setTimeout(CLUSTER_FILE_TIMEOUT_MS);
 
 const NS = 'gk-system';
 const cp = await startControlPlane({ controllerManager: false, log: (m) => t.comment(m) });

@@ -10,6 +10,9 @@ import { join } from 'node:path';
 import t from 'tap';
 import type { V1ConfigMap } from '@kubernetes/client-node';
 import { ciValues, ciValuesNames, findObject, parseManifests, REPO_ROOT, renderChartText, type RenderOptions } from './lib/helm.js';
+import { SPAWNING_FILE_TIMEOUT_MS } from '../cluster/timeouts.js';
+
+t.setTimeout(SPAWNING_FILE_TIMEOUT_MS);
 
 const CLI = join(REPO_ROOT, 'dist', 'cli', 'main.js');
 if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run 'npm run build' first (scripts/chart-test.sh does)`);

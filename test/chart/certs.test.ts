@@ -7,6 +7,9 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { connect } from 'node:tls';
 import t, { type Test } from 'tap';
+import { SPAWNING_FILE_TIMEOUT_MS } from '../cluster/timeouts.js';
+
+t.setTimeout(SPAWNING_FILE_TIMEOUT_MS);
 
 const script = resolve(import.meta.dirname, '../../certs/make-certs.sh');
 

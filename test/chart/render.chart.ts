@@ -34,6 +34,9 @@ import {
   type WebhookConfiguration,
 } from './lib/helm.js';
 import { selects } from './lib/selector.js';
+import { SPAWNING_FILE_TIMEOUT_MS } from '../cluster/timeouts.js';
+
+t.setTimeout(SPAWNING_FILE_TIMEOUT_MS);
 
 const NS = 'gk-system';
 const CLUSTER_SCOPED = new Set(['ClusterRole', 'ClusterRoleBinding', 'MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration']);

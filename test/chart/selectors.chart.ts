@@ -6,6 +6,9 @@ import t, { type Test } from 'tap';
 import type { V1LabelSelector } from '@kubernetes/client-node';
 import { findObject, renderChart, type RenderOptions, type WebhookConfiguration } from './lib/helm.js';
 import { selects } from './lib/selector.js';
+import { SPAWNING_FILE_TIMEOUT_MS } from '../cluster/timeouts.js';
+
+t.setTimeout(SPAWNING_FILE_TIMEOUT_MS);
 
 const RELEASE_NS = 'gk-system';
 const MODE_LABEL = 'gracekeeper.io/mode';

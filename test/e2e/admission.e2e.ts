@@ -26,6 +26,9 @@ import {
   webhookConfig,
 } from '../cluster/suite.js';
 import type { Suite } from '../cluster/suite.js';
+import { CLUSTER_FILE_TIMEOUT_MS } from '../cluster/timeouts.js';
+
+t.setTimeout(CLUSTER_FILE_TIMEOUT_MS);
 
 const s: Suite = await startSuite(t);
 

@@ -16,6 +16,9 @@ import type { LiveClusterViewSource } from '../../src/cluster/live.js';
 import { REPO_ROOT, startControlPlane } from '../cluster/controlPlane.js';
 import type { ControlPlane } from '../cluster/controlPlane.js';
 import { waitFor } from '../cluster/processes.js';
+import { CLUSTER_FILE_TIMEOUT_MS } from '../cluster/timeouts.js';
+
+t.setTimeout(CLUSTER_FILE_TIMEOUT_MS);
 
 const cp: ControlPlane = await startControlPlane({ controllerManager: false, log: (m) => t.comment(m) });
 t.teardown(() => cp.stop());

@@ -8,6 +8,9 @@ import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
 import type { V1Deployment } from '@kubernetes/client-node';
 import { startControlPlane } from '../cluster/controlPlane.js';
 import { waitFor } from '../cluster/processes.js';
+import { CLUSTER_FILE_TIMEOUT_MS } from '../cluster/timeouts.js';
+
+t.setTimeout(CLUSTER_FILE_TIMEOUT_MS);
 
 const cp = await startControlPlane({ log: (m) => t.comment(m) });
 t.teardown(() => cp.stop());

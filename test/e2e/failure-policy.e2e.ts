@@ -9,6 +9,9 @@ import { AdmissionregistrationV1Api } from '@kubernetes/client-node';
 import type { V1Pod } from '@kubernetes/client-node';
 import { registerWebhooks } from '../cluster/webhook.js';
 import { createNamespace, denied, startSuite, waitFor, waitForWebhookActive } from '../cluster/suite.js';
+import { CLUSTER_FILE_TIMEOUT_MS } from '../cluster/timeouts.js';
+
+t.setTimeout(CLUSTER_FILE_TIMEOUT_MS);
 
 const s = await startSuite(t);
 await createNamespace(s, 'fp-enforce', 'enforce');
