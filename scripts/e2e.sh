@@ -5,8 +5,10 @@
 #   scripts/e2e.sh                       build or reuse the binaries, build the webhook, run test/e2e/*.e2e.ts
 #   scripts/e2e.sh test/e2e/foo.e2e.ts   run only the named files
 #
+# The webhook configurations are rendered from the chart, so helm is built (or reused) too.
+#
 # Env: GRACEKEEPER_CACHE (binary cache root), GRACEKEEPER_K8S_BIN (use these binaries, skip the build),
-#      GRACEKEEPER_E2E_KEEP=1 (keep temp dirs and logs of the control plane for debugging).
+#      GRACEKEEPER_HELM (use this helm), GRACEKEEPER_E2E_KEEP=1 (keep temp dirs and logs of the control plane).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -14,7 +16,8 @@ cd "$ROOT"
 if [[ -z "${GRACEKEEPER_K8S_BIN:-}" ]]; then
   GRACEKEEPER_K8S_BIN="$(bash scripts/e2e-build.sh)"
 fi
-export GRACEKEEPER_K8S_BIN
+GRACEKEEPER_HELM="$(bash scripts/helm-build.sh)"
+export GRACEKEEPER_K8S_BIN GRACEKEEPER_HELM
 
 # The scenarios run the built webhook (dist/main.js), never the TypeScript sources.
 if [[ -f src/main.ts ]]; then
