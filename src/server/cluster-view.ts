@@ -1,7 +1,5 @@
 import { delimiter } from 'node:path';
-import { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { createLiveClusterView } from '../cluster/live.js';
 import { OfflineClusterView } from '../cluster/offline.js';
 import type { ClusterView, ClusterViewSource, ClusterViewState } from '../cluster/view.js';
 import type { PolicyConfig } from '../config/policy.js';
@@ -34,8 +32,13 @@ function liveHandle(source: ClusterViewSource): ClusterViewHandle {
   return { viewFor: () => source.view, state: () => source.state(), start: () => source.start(), stop: () => source.stop() };
 }
 
-/** The live view from the configured kubeconfig, or the in-cluster service account when none is given. */
-export function liveClusterView(config: ServerConfig, logger: Logger): ClusterViewHandle {
+/**
+ * The live view from the configured kubeconfig, or the in-cluster service account when none is given.
+ * client-node is loaded here, not at startup: importing it costs ~85 MB of RSS and a second or more of start
+ * time, which a server without a cluster view should not pay.
+ */
+export async function liveClusterView(config: ServerConfig, logger: Logger): Promise<ClusterViewHandle> {
+  const [{ KubeConfig }, { createLiveClusterView }] = await Promise.all([import('@kubernetes/client-node'), import('../cluster/live.js')]);
   const kubeConfig = new KubeConfig();
   // KUBECONFIG may list several files (kubectl merges them); the first one names the cluster here.
   const file = config.clusterView.kubeconfig.split(delimiter).find(Boolean);
