@@ -4,6 +4,7 @@
  * probe that shows the webhook is active, and small API helpers (namespaces,
  * denials, Warning headers, waiting for the Pods controllers create).
  */
+import { readFileSync } from 'node:fs';
 import {
   ApiException,
   AppsV1Api,
@@ -180,6 +181,33 @@ export async function waitForPods(s: Suite, namespace: string, selector: string,
     },
     { timeoutMs },
   );
+}
+
+/** A position in the running webhook process's log: pass it to webhookLogSince to read only what follows. */
+export function webhookLogMark(s: Suite): number {
+  return readFileSync(webhookLogPath(s)).length;
+}
+
+/** The webhook's JSON log lines (pino, one object a line) written after `mark`; other lines are left out. */
+export function webhookLogSince(s: Suite, mark = 0): Array<Record<string, unknown>> {
+  return readFileSync(webhookLogPath(s))
+    .subarray(mark)
+    .toString('utf8')
+    .split('\n')
+    .flatMap((line) => {
+      try {
+        const entry: unknown = JSON.parse(line);
+        return entry !== null && typeof entry === 'object' ? [entry as Record<string, unknown>] : [];
+      } catch {
+        return [];
+      }
+    });
+}
+
+function webhookLogPath(s: Suite): string {
+  const p = s.webhook.process;
+  if (!p) throw new Error('the webhook has not been started');
+  return p.logPath;
 }
 
 /** Poll `fn` until it returns a value; a thin alias of waitFor for scenarios. */

@@ -6,7 +6,6 @@
  */
 import t from 'tap';
 import type { Test } from 'tap';
-import { readFileSync } from 'node:fs';
 import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { AdmissionregistrationV1Api } from '@kubernetes/client-node';
@@ -24,45 +23,27 @@ import {
   waitForPods,
   warningTexts,
   webhookConfig,
+  webhookLogMark,
+  webhookLogSince,
 } from '../cluster/suite.js';
 import type { Suite } from '../cluster/suite.js';
+import {
+  API_DEFAULT_GRACE,
+  APP,
+  NEEDED_GRACE,
+  PROXY_ALPINE,
+  PROXY_DISTROLESS,
+  PROXY_HOLD,
+  container,
+  deployment,
+  initContainer,
+  proxy,
+} from '../cluster/workloads.js';
 import { CLUSTER_FILE_TIMEOUT_MS } from '../cluster/timeouts.js';
 
 t.setTimeout(CLUSTER_FILE_TIMEOUT_MS);
 
 const s: Suite = await startSuite(t);
-
-const APP: V1Container = { name: 'app', image: 'registry.example/shop:1.0', ports: [{ containerPort: 8080 }] };
-/** The cloud-sql-proxy v2 default image is distroless: no shell, no `sleep` binary. */
-const PROXY_DISTROLESS = 'gcr.io/cloud-sql-connectors/cloud-sql-proxy:2.14.0';
-const PROXY_ALPINE = 'gcr.io/cloud-sql-connectors/cloud-sql-proxy:2.14.0-alpine';
-const proxy = (image: string, name = 'cloud-sql-proxy'): V1Container => ({
-  name,
-  image,
-  args: ['--port=5432', 'shop-project:europe-west1:shop-db'],
-});
-
-/** What the proxy must outlive (the app's preStop and drain) and the grace period the whole shutdown needs. */
-const PROXY_HOLD = TIMINGS.appPreStopSeconds + TIMINGS.drainSeconds;
-const NEEDED_GRACE = PROXY_HOLD + TIMINGS.proxyShutdownSeconds;
-const API_DEFAULT_GRACE = 30;
-
-function deployment(name: string, containers: V1Container[], extra: Partial<NonNullable<V1Deployment['spec']>> = {}): V1Deployment {
-  return {
-    apiVersion: 'apps/v1',
-    kind: 'Deployment',
-    metadata: { name, labels: { app: name } },
-    spec: {
-      replicas: 1,
-      selector: { matchLabels: { app: name } },
-      template: { metadata: { labels: { app: name } }, spec: { containers } },
-      ...extra,
-    },
-  };
-}
-
-const container = (pod: V1Pod, name: string): V1Container | undefined => pod.spec?.containers.find((c) => c.name === name);
-const initContainer = (pod: V1Pod, name: string): V1Container | undefined => pod.spec?.initContainers?.find((c) => c.name === name);
 
 /** Write the webhook's policy and wait until a dry-run Pod shows the proxy strategy in effect. */
 async function setProxyStrategy(strategy: 'prestop' | 'native-sidecar' | 'auto'): Promise<void> {
@@ -387,7 +368,7 @@ t.test('6. reinvocation: a proxy injected by a later webhook is fixed by ours', 
   t.ok(pod, 'injector active');
 
   injectorCalls = 0;
-  const logBefore = readFileSync(s.webhook.process!.logPath, 'utf8').length;
+  const logBefore = webhookLogMark(s);
   const created = await s.core.createNamespacedPod({
     namespace,
     body: { metadata: { name: 'reinvoked' }, spec: { containers: [APP] } },
@@ -398,12 +379,8 @@ t.test('6. reinvocation: a proxy injected by a later webhook is fixed by ours', 
   t.notOk(container(created, 'injected-proxy'), 'the injected proxy is no longer a regular container');
   assertAppFixed(t, created);
 
-  const mutateReviews = (): Array<{ decision?: string }> =>
-    readFileSync(s.webhook.process!.logPath, 'utf8')
-      .slice(logBefore)
-      .split('\n')
-      .filter((l) => l.includes('"name":"reinvoked"') && l.includes('"endpoint":"mutate"'))
-      .map((l) => JSON.parse(l) as { decision?: string });
+  const mutateReviews = (): Array<Record<string, unknown>> =>
+    webhookLogSince(s, logBefore).filter((l) => l.name === 'reinvoked' && l.endpoint === 'mutate');
   // The webhook logs each review as it answers; give the last line a moment to reach the file.
   const reviews = await waitFor('two mutate reviews of the Pod in the webhook log', async () => {
     const r = mutateReviews();

@@ -8,7 +8,7 @@ import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CoreV1Api, KubeConfig, RbacAuthorizationV1Api } from '@kubernetes/client-node';
-import type { V1ClusterRole, V1ClusterRoleBinding, V1Node } from '@kubernetes/client-node';
+import type { V1ClusterRole, V1ClusterRoleBinding } from '@kubernetes/client-node';
 import pino from 'pino';
 import { parseAllDocuments } from 'yaml';
 import { createLiveClusterView } from '../../src/cluster/live.js';
@@ -16,6 +16,7 @@ import type { LiveClusterViewSource } from '../../src/cluster/live.js';
 import { REPO_ROOT, startControlPlane } from '../cluster/controlPlane.js';
 import type { ControlPlane } from '../cluster/controlPlane.js';
 import { waitFor } from '../cluster/processes.js';
+import { nodeWithKubelet } from '../cluster/workloads.js';
 import { CLUSTER_FILE_TIMEOUT_MS } from '../cluster/timeouts.js';
 
 t.setTimeout(CLUSTER_FILE_TIMEOUT_MS);
@@ -57,12 +58,6 @@ async function serviceAccountKubeConfig(name: string): Promise<KubeConfig> {
   });
   return kc;
 }
-
-const node = (name: string, kubeletVersion: string): V1Node => ({
-  metadata: { name },
-  // Creating a Node keeps its status (kubelets register that way); nodeInfo's other fields may be empty.
-  status: { nodeInfo: { kubeletVersion } as NonNullable<NonNullable<V1Node['status']>['nodeInfo']> },
-});
 
 const logs: { msg: string }[] = [];
 function liveView(kubeConfig: KubeConfig, syncTimeoutMs = 30_000): LiveClusterViewSource {
@@ -114,7 +109,7 @@ t.test('with the documented ClusterRole it sees PVCs, Services and Nodes, and fo
     namespace: 'shop',
     body: { metadata: { name: 'db', labels: { app: 'db' } }, spec: { clusterIP: 'None', selector: { app: 'db' }, ports: [{ port: 3306 }] } },
   });
-  await admin.createNode({ body: node('node-a', 'v1.32.3') });
+  await admin.createNode({ body: nodeWithKubelet('node-a', 'v1.32.3') });
 
   const live = liveView(await serviceAccountKubeConfig('gracekeeper'));
   await live.start();
@@ -153,7 +148,7 @@ t.test('with the documented ClusterRole it sees PVCs, Services and Nodes, and fo
   await admin.deleteNamespacedPersistentVolumeClaim({ namespace: 'shop', name: 'data' });
   await until('the deleted PVC gone', () => (view.getPersistentVolumeClaim('shop', 'data').found ? undefined : true));
 
-  await admin.createNode({ body: node('node-b', 'v1.31.0') });
+  await admin.createNode({ body: nodeWithKubelet('node-b', 'v1.31.0') });
   await until('an older kubelet lowers minKubelet', () => (view.versions().minKubelet === '1.31' ? true : undefined));
   await admin.patchNodeStatus({ name: 'node-b', body: [{ op: 'replace', path: '/status/nodeInfo/kubeletVersion', value: 'v1.33.1' }] });
   await until('the upgraded kubelet raises it', () => (view.versions().minKubelet === '1.32' ? true : undefined));
