@@ -23,12 +23,17 @@ export interface AppDeps {
 
 /** Builds the fastify app; never listens (main.ts and tests decide that). */
 export function buildApp(deps: AppDeps): FastifyInstance {
+  const requestTimeout = (deps.requestTimeoutSeconds ?? 10) * 1000;
+  // Node arms its request timer only for a requestTimeout given when the server is created; fastify sets the
+  // property afterwards, which Node ignores, so a client trickling a body could hold a connection forever.
+  // Checked every second (Node's default is 30 s).
+  const serverOptions = { requestTimeout, connectionsCheckingInterval: 1000 };
   const options = {
     loggerInstance: deps.logger,
     // One line per review comes from the admission route; fastify's per-request lines would double it.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: deps.bodyLimitBytes,
-    requestTimeout: (deps.requestTimeoutSeconds ?? 10) * 1000,
+    requestTimeout,
     // Longer than the API server's idle-connection timeout (90 s), so the client closes an idle keep-alive
     // connection first: a server-side close racing a new request on it would fail that webhook call.
     keepAliveTimeout: 100_000,
@@ -36,7 +41,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     // request already on an open connection (no 503: the API server would count it as a webhook failure).
     forceCloseConnections: 'idle' as const,
     return503OnClosing: false,
-    ...(deps.https ? { https: deps.https } : {}),
+    ...(deps.https ? { https: { ...deps.https, ...serverOptions } } : { http: serverOptions }),
   };
   const app = Fastify(options) as unknown as FastifyInstance;
 

@@ -65,6 +65,7 @@ export function testServer(options: TestServerOptions = {}): TestServer {
     readiness,
     admission: { settings: () => settings.admission() },
     bodyLimitBytes: config.server.bodyLimitBytes,
+    requestTimeoutSeconds: config.server.requestTimeoutSeconds,
     ...(options.https ? { https: options.https } : {}),
   });
   return {
