@@ -52,6 +52,23 @@ function namesSecret(name: string): boolean {
   return true;
 }
 
+/**
+ * namesSecret, remembered: the same env names come back in every Pod of a workload, and splitting names into
+ * words is most of this rule's time on a Pod with many containers. Bounded, so arbitrary names cannot grow it
+ * without limit.
+ */
+const answers = new Map<string, boolean>();
+const MAX_ANSWERS = 10_000;
+function namesSecretRemembered(name: string): boolean {
+  let answer = answers.get(name);
+  if (answer === undefined) {
+    answer = namesSecret(name);
+    if (answers.size >= MAX_ANSWERS) answers.clear();
+    answers.set(name, answer);
+  }
+  return answer;
+}
+
 /** `$(OTHER_VAR)`: Kubernetes substitutes another env var, which may come from a Secret. */
 const ONLY_REFERENCE = /^\$\([A-Za-z_][A-Za-z0-9_.-]*\)$/;
 
@@ -63,7 +80,7 @@ export const plaintextSecretEnv: Rule = {
     const issues: RuleIssue[] = [];
     for (const e of containerEntries(w.podSpec, w.pointer)) {
       (e.container.env ?? []).forEach((env, i) => {
-        if (!env.value || ONLY_REFERENCE.test(env.value) || !namesSecret(env.name)) return;
+        if (!env.value || ONLY_REFERENCE.test(env.value) || !namesSecretRemembered(env.name)) return;
         // Never echo the value: messages reach kubectl output, logs and CI.
         issues.push({
           container: e.container.name,
