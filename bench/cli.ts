@@ -9,8 +9,9 @@ import type { NodeEntry } from './servers.js';
 
 const USAGE = `Usage: npm run bench [-- options]   (run npm run build first)
   --smoke             a few hundred requests: checks that everything runs, measures nothing
-  --payloads <ids>    only these payloads (small-pod,typical-pod,large-pod,deployment-update)
+  --payloads <ids>    only these payloads (small-pod,typical-pod,large-pod,deployment-update,scaling)
   --profile           write the webhook's CPU profile (node --cpu-prof) to bench/out/profiles/
+  --node-arg <flag>   run the webhook with this node flag too (repeatable), e.g. --node-arg=--max-semi-space-size=4
   --out <file>        Markdown report (default bench/RESULTS.md; with --smoke bench/out/RESULTS.smoke.md)
   --json <file>       the full report as JSON (default bench/out/results.json)
 `;
@@ -50,6 +51,7 @@ export async function benchCli(argv: string[], entries?: Partial<Entries>, log: 
       smoke: { type: 'boolean' },
       payloads: { type: 'string' },
       profile: { type: 'boolean' },
+      'node-arg': { type: 'string', multiple: true },
       out: { type: 'string' },
       json: { type: 'string' },
       help: { type: 'boolean' },
@@ -62,7 +64,9 @@ export async function benchCli(argv: string[], entries?: Partial<Entries>, log: 
     return undefined;
   }
   const root = repoRoot();
-  const { webhook, baseline } = { ...defaultEntries(root), ...entries };
+  const chosen = { ...defaultEntries(root), ...entries };
+  const webhook = { ...chosen.webhook, nodeArgs: [...chosen.webhook.nodeArgs, ...(values['node-arg'] ?? [])] };
+  const { baseline } = chosen;
   if (!existsSync(webhook.entry)) throw new Error(`${webhook.entry} does not exist: run \`npm run build\` first`);
   const outDir = join(root, 'bench', 'out');
   const markdownFile = resolve(values.out ?? (values.smoke ? join(outDir, 'RESULTS.smoke.md') : join(root, 'bench', 'RESULTS.md')));
