@@ -82,7 +82,7 @@ export async function createNamespace(s: Suite, name: string, mode?: 'enforce' |
   const labels = { ...extraLabels, ...(mode ? { [MODE_LABEL]: mode } : {}) };
   await s.core.createNamespace({ body: { metadata: { name, labels } } });
   await waitFor(`default ServiceAccount in ${name}`, async () => ((await s.core.readNamespacedServiceAccount({ name: 'default', namespace: name })) ? true : undefined), {
-    timeoutMs: 30_000,
+    timeoutMs: 60_000,
   });
 }
 
@@ -114,7 +114,7 @@ export function dropsAllPodsDeployment(name: string): V1Deployment {
  * Gracekeeper (validating webhook active). The API server learns of new webhook
  * configurations through an informer, so this polls.
  */
-export async function waitForWebhookActive(s: Suite, namespace = 'gracekeeper-probe', timeoutMs = 30_000): Promise<void> {
+export async function waitForWebhookActive(s: Suite, namespace = 'gracekeeper-probe', timeoutMs = 60_000): Promise<void> {
   const exists = await s.core.readNamespace({ name: namespace }).then(
     () => true,
     () => false,
@@ -172,7 +172,7 @@ export function warningTexts(headers: Record<string, string>): string[] {
 }
 
 /** Wait for the Pods the controllers create for `selector` in `namespace`. */
-export async function waitForPods(s: Suite, namespace: string, selector: string, count = 1, timeoutMs = 30_000): Promise<V1Pod[]> {
+export async function waitForPods(s: Suite, namespace: string, selector: string, count = 1, timeoutMs = 60_000): Promise<V1Pod[]> {
   return waitFor(
     `${count} Pod(s) matching ${selector} in ${namespace}`,
     async () => {

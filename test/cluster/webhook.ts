@@ -95,7 +95,7 @@ export async function startWebhook(opts: WebhookOptions = {}): Promise<RunningWe
     });
     const p = proc;
     await waitFor('the webhook /readyz', async () => ((await health('/readyz')).status === 200 ? true : undefined), {
-      timeoutMs: opts.readyTimeoutMs ?? 30_000,
+      timeoutMs: opts.readyTimeoutMs ?? 60_000,
       watch: [p],
     });
   };

@@ -69,7 +69,7 @@ async function waitForViewedKubelet(minor: string, mark: number): Promise<Record
 async function podOfDeployment(t: Test, name: string, proxyImage: string): Promise<V1Pod> {
   const res = await s.apps.createNamespacedDeploymentWithHttpInfo({ namespace, body: deployment(name, [APP, proxy(proxyImage)]) });
   t.comment(`warnings for Deployment ${name}:\n${warningTexts(res.headers).join('\n')}`);
-  const [pod] = await waitForPods(s, namespace, `app=${name}`, 1, 60_000);
+  const [pod] = await waitForPods(s, namespace, `app=${name}`);
   if (!pod) throw new Error(`no Pod for Deployment ${name}`);
   t.equal(pod.metadata?.ownerReferences?.[0]?.kind, 'ReplicaSet', 'the ReplicaSet controller created the Pod and the API server stored it');
   return pod;
