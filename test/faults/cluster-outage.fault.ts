@@ -6,14 +6,15 @@
  *
  *   1. unreachable from the start: --kubeconfig points at a closed loopback port (runs anywhere);
  *   2. a real kube-apiserver (test/cluster harness; skipped with a note when its binaries are not built):
- *      hung at start (SIGSTOP before the webhook starts, SIGCONT later), then hung mid-run under load.
+ *      hung at start (SIGSTOP before the webhook starts, SIGCONT later), hung mid-run under load, then
+ *      stopped mid-run under load and started again on the same port and etcd.
  *
  *   npm run build && node --import @tapjs/typescript/import test/faults/cluster-outage.fault.ts
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { resolveBinDir, startControlPlane, type ControlPlane } from '../cluster/controlPlane.js';
-import { freePort, makeTempDir, sleep, waitFor, type ManagedProcess } from '../cluster/processes.js';
+import { ManagedProcess, freePort, makeTempDir, sleep, waitFor } from '../cluster/processes.js';
 import { startWebhook, type RunningWebhook } from '../cluster/webhook.js';
 import { metricValue, runFault, type FaultReport } from './lib/fault.js';
 import { Load, formatCounts } from './lib/load.js';
@@ -52,7 +53,7 @@ async function readyz(webhook: RunningWebhook): Promise<{ status: number; cluste
 }
 
 function signalGroup(p: ManagedProcess, signal: NodeJS.Signals): void {
-  process.kill(-p.pid!, signal);
+  if (p.running) process.kill(-p.pid!, signal);
 }
 
 async function unreachableFromStart(report: FaultReport): Promise<void> {
@@ -152,9 +153,47 @@ async function realApiServer(report: FaultReport, cp: ControlPlane): Promise<voi
     report.check('mid-run: recovers when the API server answers', syncedMs !== undefined, `synced after ${syncedMs ?? 'never'} ms`);
     report.check('mid-run: no request failed', counts.failed === 0 && counts.completed > 0, `${counts.failed} failed of ${counts.accepted}`);
     report.check(`mid-run: answered within ${LATENCY_BOUND_MS} ms while hung`, during.completed > 0 && during.latencyMs.p99 < LATENCY_BOUND_MS, `${during.completed} answers, p99 ${during.latencyMs.p99.toFixed(1)} ms, max ${during.latencyMs.max.toFixed(1)} ms`);
+
+    await apiServerDown(report, cp, apiserver, webhook, validate);
   } finally {
     signalGroup(apiserver, 'SIGCONT');
     await webhook.stop();
+  }
+}
+
+/** The kube-apiserver process ends (connections refused), then a new one starts on the same port and etcd. */
+async function apiServerDown(report: FaultReport, cp: ControlPlane, apiserver: ManagedProcess, webhook: RunningWebhook, validate: ReviewCase): Promise<void> {
+  const load = new Load({ baseUrl: webhook.baseUrl, ca: webhook.ca.certPem, cases: [validate], concurrency: 2, ratePerSecond: RATE });
+  load.start();
+  await sleep(1000);
+  const downAt = Date.now();
+  await apiserver.stop(10_000);
+  let restarted: ManagedProcess | undefined;
+  try {
+    const degradedMs = await waitForState(webhook, 'degraded', 60_000).catch(() => undefined);
+    const duringReady = await readyz(webhook);
+    await sleep(3000);
+    const [command, ...args] = apiserver.child.spawnargs;
+    restarted = new ManagedProcess('kube-apiserver', command!, args, { logPath: `${apiserver.logPath}.restarted` });
+    await waitFor('the restarted API server', async () => ((await cp.get('/readyz')).status === 200 ? true : undefined), { timeoutMs: 60_000, watch: [restarted] });
+    const upAt = Date.now();
+    const syncedMs = await waitForState(webhook, 'synced', 90_000).catch(() => undefined);
+    await sleep(1000);
+    await load.stop();
+    const counts = load.counts();
+    const during = load.counts(downAt, upAt);
+    report.figure('down: degraded after ms', degradedMs ?? null);
+    report.figure('down: API server down for ms', upAt - downAt);
+    report.figure('down: synced after the restart ms', syncedMs ?? null);
+    report.figure('down: load while down', formatCounts(during));
+    if (counts.failures.length > 0) report.figure('down: first failures', counts.failures);
+    report.check('down: reported (metric, /readyz) and still ready', degradedMs !== undefined && duringReady.status === 200 && duringReady.clusterView === 'degraded', `degraded after ${degradedMs ?? 'never'} ms; /readyz ${duringReady.status} ${duringReady.clusterView}`);
+    report.check('down: recovers after the restart', syncedMs !== undefined, `synced ${syncedMs ?? 'never (90 s)'} ms after the API server was ready again`);
+    report.check('down: no request failed', counts.failed === 0 && during.completed > 0, `${counts.failed} failed of ${counts.accepted}; ${during.completed} answered while down`);
+    report.check(`down: answered within ${LATENCY_BOUND_MS} ms while down`, during.latencyMs.p99 < LATENCY_BOUND_MS, `p99 ${during.latencyMs.p99.toFixed(1)} ms, max ${during.latencyMs.max.toFixed(1)} ms`);
+  } finally {
+    await load.stop();
+    await restarted?.stop(10_000);
   }
 }
 
