@@ -3,9 +3,7 @@
  * taken from the server before the fault starts (`learnExpected`) and must then stay the same, uid aside, for
  * every request during the fault: a request answered differently under load or during a reload is a failure.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { REPO_ROOT } from '../../cluster/controlPlane.js';
+import { loadReview } from '../../helpers/server.js';
 
 export interface ReviewCase {
   name: string;
@@ -26,7 +24,7 @@ export interface AdmissionResponseLike {
 }
 
 export function fixtureReview(name: string): Record<string, unknown> {
-  return JSON.parse(readFileSync(join(REPO_ROOT, 'test', 'fixtures', 'reviews', `${name}.json`), 'utf8')) as Record<string, unknown>;
+  return loadReview(`${name}.json`) as Record<string, unknown>;
 }
 
 /** A case that sends `review` (with a fresh uid each time) to `path`. */

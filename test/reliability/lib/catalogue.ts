@@ -6,16 +6,13 @@
  * AdmissionReview for a well-formed review of an object the engine cannot read (denied in enforce, allowed
  * with a warning in audit), whose message names the field.
  */
-import { readFileSync } from 'node:fs';
-
-const reviewsDir = new URL('../../fixtures/reviews/', import.meta.url);
+import { loadReview } from '../../helpers/server.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Json = any;
 
-export function fixture(name: string): Json {
-  return JSON.parse(readFileSync(new URL(`${name}.json`, reviewsDir), 'utf8'));
-}
+/** A review fixture from test/fixtures/reviews/, by name without `.json`, parsed fresh. */
+export const fixture = (name: string): Json => loadReview(`${name}.json`);
 
 /** The review every case is a variation of: a Pod created by a ReplicaSet, defaults filled in. */
 export const BASE = 'pod-create-proxy';
