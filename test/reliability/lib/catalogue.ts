@@ -116,6 +116,16 @@ const WRONG_TYPES: Array<[path: string, value: unknown, field: string]> = [
   ['metadata.annotations', { 'gracekeeper.io/skip': true }, 'metadata.annotations'],
   ['metadata.name', 12, 'metadata.name'],
   ['spec', 'pod', 'spec'],
+  ['spec.containers.0.ports.0.name', 8080, 'spec.containers[0].ports[0].name'],
+  ['spec.containers.0.ports.0.protocol', ['TCP'], 'spec.containers[0].ports[0].protocol'],
+  ['spec.containers.0.env.0.valueFrom', 'secret', 'spec.containers[0].env[0].valueFrom'],
+  ['spec.containers.0.volumeMounts', [{ name: 1, mountPath: '/data' }], 'spec.containers[0].volumeMounts[0].name'],
+  ['spec.containers.0.lifecycle', { postStart: { exec: { command: [1] } } }, 'spec.containers[0].lifecycle.postStart.exec.command[0]'],
+  ['spec.containers.0.lifecycle', { preStop: { httpGet: '/quit' } }, 'spec.containers[0].lifecycle.preStop.httpGet'],
+  ['spec.containers.0.lifecycle', { preStop: { tcpSocket: 8080 } }, 'spec.containers[0].lifecycle.preStop.tcpSocket'],
+  ['spec.volumes', [{ name: ['data'] }], 'spec.volumes[0].name'],
+  ['metadata.generateName', true, 'metadata.generateName'],
+  ['metadata.namespace', { name: 'shop' }, 'metadata.namespace'],
 ];
 
 const CONTROLLER_WRONG_TYPES: Array<[path: string, value: unknown, field: string]> = [
@@ -123,7 +133,23 @@ const CONTROLLER_WRONG_TYPES: Array<[path: string, value: unknown, field: string
   ['spec.strategy.rollingUpdate', { maxUnavailable: true }, 'spec.strategy.rollingUpdate.maxUnavailable'],
   ['spec.template', null, 'spec.template'],
   ['spec.template.spec.containers', 'app', 'spec.template.spec.containers'],
+  ['spec.serviceName', 5, 'spec.serviceName'],
+  ['spec.volumeClaimTemplates', { name: 'data' }, 'spec.volumeClaimTemplates'],
+  ['spec.strategy.type', 1, 'spec.strategy.type'],
+  ['spec.strategy.rollingUpdate', { maxSurge: [1] }, 'spec.strategy.rollingUpdate.maxSurge'],
+  ['spec.template.metadata', 'web', 'spec.template.metadata'],
 ];
+
+/** The Deployment fixture turned into a CronJob (batch/v1), its pod template under spec.jobTemplate.spec. */
+function cronJob(jobTemplate: unknown): string {
+  return edited((r) => {
+    const template = r.request.object.spec.template;
+    r.request.kind = { group: 'batch', version: 'v1', kind: 'CronJob' };
+    r.request.object.kind = 'CronJob';
+    r.request.object.apiVersion = 'batch/v1';
+    r.request.object.spec = { schedule: '*/5 * * * *', jobTemplate: jobTemplate === undefined ? { spec: { template } } : jobTemplate };
+  }, 'deployment-create-proxy');
+}
 
 export function catalogue(): HostileCase[] {
   const base = edited(() => {});
@@ -217,5 +243,10 @@ export function catalogue(): HostileCase[] {
   for (const [path, value, field] of CONTROLLER_WRONG_TYPES) {
     cases.push({ name: `wrong type (Deployment): ${path} = ${JSON.stringify(value)}`, body: podField(path, value, 'deployment-create-proxy'), expect: unreadable(field) });
   }
+  cases.push(
+    { name: 'wrong type (CronJob): spec.jobTemplate = "job"', body: cronJob('job'), expect: unreadable('spec.jobTemplate') },
+    { name: 'wrong type (CronJob): spec.jobTemplate.spec.template = []', body: cronJob({ spec: { template: [] } }), expect: unreadable('spec.jobTemplate.spec.template') },
+    { name: 'a well-formed CronJob is answered', body: cronJob(undefined), expect: { status: 200, wellFormed: true } },
+  );
   return cases;
 }
