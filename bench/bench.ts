@@ -31,6 +31,8 @@ export interface Plan {
   rates: Record<string, number>;
   scalingRate: number;
   scalingSeconds: number;
+  /** Closed-loop run per scaling cell that CPU per request is measured over (many more requests than the open loop). */
+  scalingClosedSeconds: number;
   scalingContainers: readonly number[];
   /** Start-to-ready samples per server. */
   startups: number;
@@ -45,7 +47,8 @@ export const FULL_PLAN: Plan = {
   rates: { 'small-pod': 1000, 'typical-pod': 1000, 'large-pod': 100, 'deployment-update': 1000 },
   // Low enough that the 100-container Pod (~14 ms of CPU on /mutate) does not saturate the server.
   scalingRate: 40,
-  scalingSeconds: 4,
+  scalingSeconds: 3,
+  scalingClosedSeconds: 2,
   scalingContainers: SCALING_CONTAINERS,
   startups: 3,
   timeoutSeconds: 10,
@@ -61,6 +64,7 @@ export const SMOKE_PLAN: Plan = {
   rates: { 'small-pod': 200, 'typical-pod': 200, 'large-pod': 100, 'deployment-update': 200 },
   scalingRate: 100,
   scalingSeconds: 0.05,
+  scalingClosedSeconds: 1,
   scalingContainers: SCALING_CONTAINERS,
   startups: 1,
   timeoutSeconds: 10,
@@ -105,7 +109,9 @@ export interface ScalingPoint {
   bytes: number;
   server: ServerKind;
   path: string;
+  /** Latency at plan.scalingRate. */
   open: OpenLoopResult;
+  /** Server CPU per request over a closed-loop run. */
   cpuMicrosPerRequest: number;
 }
 
@@ -247,8 +253,16 @@ async function measureRow(server: RunningServer, kind: ServerKind, path: string,
 async function measureScaling(server: RunningServer, kind: ServerKind, path: string, payload: Payload, plan: Plan, certificates: BenchCertificates): Promise<ScalingPoint> {
   const target = { port: server.port, path, body: payload.body, expect: payload.uid, connections: plan.connections };
   if (plan.warmupSeconds > 0) await closedLoop({ ...target, durationSeconds: Math.min(plan.warmupSeconds, 0.5), timeoutSeconds: plan.timeoutSeconds });
-  const { open, cpuMicrosPerRequest } = await measuredOpenLoop(server, target, plan.scalingRate, plan.scalingSeconds, plan, certificates);
-  return { containers: payload.containers, bytes: payload.body.length, server: kind, path, open, cpuMicrosPerRequest };
+  const cpuBefore = cpuMicros(server.pid);
+  const closed = await closedLoop({
+    ...target,
+    durationSeconds: plan.scalingClosedSeconds,
+    ...(plan.closedAmount ? { amount: plan.closedAmount } : {}),
+    timeoutSeconds: plan.timeoutSeconds,
+  });
+  const cpuMicrosPerRequest = (cpuMicros(server.pid) - cpuBefore) / closed.requests;
+  const { open } = await measuredOpenLoop(server, target, plan.scalingRate, plan.scalingSeconds, plan, certificates);
+  return { containers: payload.containers, bytes: payload.body.length, server: kind, path, open: { ...open, errors: open.errors + closed.errors }, cpuMicrosPerRequest };
 }
 
 async function measuredOpenLoop(

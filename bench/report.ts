@@ -118,26 +118,32 @@ function scalingSection(report: BenchReport): string[] {
     report.scaling.find((s) => s.containers === count && s.server === server && (!path || s.path === path));
   const counts = [...new Set(report.scaling.map((s) => s.containers))];
   const cell = (s: ScalingPoint | undefined) => (s ? `${ms(s.open.p50)} / ${ms(s.open.p99)} / ${int(s.cpuMicrosPerRequest)}` : '-');
-  /** Webhook CPU above the baseline's, for `count` containers on `endpoint`. */
-  const extra = (count: number, endpoint: string) => {
-    const [h, b] = [at(count, 'webhook', endpoint), at(count, 'baseline')];
-    return h && b ? h.cpuMicrosPerRequest - b.cpuMicrosPerRequest : Number.NaN;
-  };
+  const columns: Array<[string, string | undefined]> = [['baseline', undefined], ...ENDPOINTS.map((e): [string, string] => ['webhook', e])];
   const lines = [
-    `| Containers | Size | baseline p50 / p99 ms / CPU µs | ${ENDPOINTS.map((e) => `${e} p50 / p99 ms / CPU µs`).join(' | ')} | webhook CPU per added container, µs (${ENDPOINTS.join(' / ')}) |`,
+    `| Containers | Size | baseline p50 / p99 ms / CPU µs | ${ENDPOINTS.map((e) => `${e} p50 / p99 ms / CPU µs`).join(' | ')} | CPU µs per added container: baseline / ${ENDPOINTS.join(' / ')} |`,
     '|--:|--:|--:|--:|--:|--:|',
   ];
   counts.forEach((count, i) => {
-    const base = at(count, 'baseline');
-    const hooks = ENDPOINTS.map((e) => at(count, 'webhook', e));
+    const points = columns.map(([server, path]) => at(count, server, path));
     const prev = counts[i - 1];
-    const marginal = prev === undefined ? '-' : ENDPOINTS.map((e) => int((extra(count, e) - extra(prev, e)) / (count - prev))).join(' / ');
-    lines.push(`| ${count} | ${kb(base?.bytes ?? hooks[0]?.bytes ?? 0)} | ${cell(base)} | ${hooks.map(cell).join(' | ')} | ${marginal} |`);
+    const marginal =
+      prev === undefined
+        ? '-'
+        : columns
+            .map(([server, path], c) => {
+              const before = at(prev, server, path);
+              const now = points[c];
+              return now && before ? int((now.cpuMicrosPerRequest - before.cpuMicrosPerRequest) / (count - prev)) : '-';
+            })
+            .join(' / ');
+    lines.push(`| ${count} | ${kb(points.find(Boolean)?.bytes ?? 0)} | ${points.map(cell).join(' | ')} | ${marginal} |`);
   });
+  const p = report.plan;
   lines.push(
     '',
-    `Open loop at ${report.plan.scalingRate} req/s for ${report.plan.scalingSeconds} s per cell (ReplicaSet Pods of app containers, ~3.4 KB each). ` +
-      'Last column: the webhook\'s CPU above the baseline\'s, per container added since the previous row; about the same in every row means the cost grows linearly with the number of containers.',
+    `Latency: open loop at ${p.scalingRate} req/s for ${p.scalingSeconds} s per cell. CPU: server time per request over a ${p.closedAmount ? `${p.closedAmount}-request` : `${p.scalingClosedSeconds} s`} closed-loop run ` +
+      `(${p.connections} connections; lower than the open-loop CPU of the table above, where each request wakes the server alone). Pods of app containers, ~3.4 KB each. ` +
+      'Last column: CPU per container added since the previous row; about the same in every row means cost grows linearly with the number of containers.',
   );
   return lines;
 }
