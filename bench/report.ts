@@ -76,6 +76,7 @@ function machineSection(report: BenchReport): string[] {
   const load = (l: number[]) => l.map((v) => v.toFixed(2)).join(' / ');
   const busy = Math.max(m.loadAverage[0], report.loadAverageAfter[0]) > m.cores / 2;
   return [
+    ...(report.plan.closedAmount ? ['**Smoke run** (`--smoke`): a few requests per cell to check that everything runs. The figures mean nothing.', ''] : []),
     `Run of ${m.date} (${report.seconds.toFixed(0)} s). Machine: ${m.cores} cores (${m.cpuModel}), ${m.memoryGb} GB, ${m.platform}, Node ${m.node}.`,
     `Load average (1 / 5 / 15 min): ${load(m.loadAverage)} at the start, ${load(report.loadAverageAfter)} at the end.`,
     ...(busy

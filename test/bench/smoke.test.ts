@@ -75,6 +75,7 @@ t.test('RESULTS.md and the JSON report are written', async (t) => {
   t.equal(readFileSync(out.markdownFile, 'utf8'), markdown);
   for (const heading of ['## Targets', '## Per payload and endpoint', '## Scaling with pod size', '## Start to ready', '## Method']) t.match(markdown, heading);
   t.match(markdown, `${report.machine.cores} cores`);
+  t.match(markdown, '**Smoke run**');
   t.match(markdown, report.machine.node);
   t.ok(existsSync(out.jsonFile));
   const json = JSON.parse(readFileSync(out.jsonFile, 'utf8')) as BenchReport;
