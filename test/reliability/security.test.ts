@@ -91,10 +91,15 @@ t.test('the logger redacts object contents and secret-looking keys if someone lo
   t.teardown(() => server.app.close());
   // The app's logger is the one createLogger made (redaction paths included), writing into memory.
   server.app.log.info({ object: { spec: 'OBJ-VALUE' }, review: { oldObject: 'OLD-VALUE' }, env: ['ENV-VALUE'], password: 'PW-VALUE', token: 'TOKEN-VALUE', container: { secret: 'SECRET-VALUE' } }, 'mistake');
+  server.app.log.child({ secret: 'BINDING-VALUE' }).info({ request: { headers: { authorization: 'AUTH-VALUE', 'user-agent': 'kube-apiserver' } } }, 'headers');
+  server.app.log.error({ err: Object.assign(new Error('boom'), { token: 'ERR-VALUE' }) }, 'an error carrying a token');
   const raw = server.rawLogs();
   t.match(raw, /mistake/, 'the line was written');
-  for (const value of ['OBJ-VALUE', 'OLD-VALUE', 'ENV-VALUE', 'PW-VALUE', 'TOKEN-VALUE', 'SECRET-VALUE']) t.notOk(raw.includes(value), `${value} redacted`);
+  for (const value of ['OBJ-VALUE', 'OLD-VALUE', 'ENV-VALUE', 'PW-VALUE', 'TOKEN-VALUE', 'SECRET-VALUE', 'BINDING-VALUE', 'AUTH-VALUE', 'ERR-VALUE']) t.notOk(raw.includes(value), `${value} redacted`);
   t.match(raw, /\[redacted\]/);
+  const lines = server.logs();
+  t.match(lines.find((l) => l.msg === 'headers'), { request: { headers: { 'user-agent': 'kube-apiserver' } } }, 'other keys kept');
+  t.match(lines.find((l) => l.msg === 'an error carrying a token'), { err: { type: 'Error', message: 'boom', stack: /boom/ } }, 'a censored error still logs as one');
 });
 
 t.test('an honoured exemption is logged with its rules and reason; one without a reason is not honoured', async (t) => {
