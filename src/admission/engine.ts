@@ -1,9 +1,10 @@
 import type { Mode } from '../config/server.js';
 import { evaluate, type Evaluation } from '../engine/evaluate.js';
+import { readSkip } from '../engine/skips.js';
 import type { KubeObject, Rule, RuleContext } from '../engine/types.js';
 import { ErrorCode, GracekeeperError, isGracekeeperError } from '../errors.js';
-import { auditValue, denialStatus, type Outcome } from './response.js';
-import { WarningList } from './warnings.js';
+import { auditValue, denialStatus, type Exemption, type Outcome } from './response.js';
+import { WarningList, clip } from './warnings.js';
 
 /** What the admission handlers evaluate with: the catalogue and the context in force for this request. */
 export interface Engine {
@@ -21,6 +22,16 @@ export function runEngine(obj: KubeObject, engine: Engine, fix: boolean): Engine
     if (isGracekeeperError(e) && e.code === ErrorCode.WorkloadUnreadable) return { unreadable: e };
     throw e;
   }
+}
+
+/**
+ * An honoured exemption (gracekeeper.io/skip with a skip-reason) on the evaluated object, for the review's log
+ * line: anyone who can create the object can exempt it, so every exemption leaves a trace with its reason.
+ */
+export function exemptionOf(evaluation: Evaluation): { exemption?: Exemption } {
+  const skip = readSkip(evaluation.workload);
+  if (!skip?.honoured) return {};
+  return { exemption: { rules: skip.all ? 'all' : skip.ids.join(','), reason: clip(skip.reason ?? '', 200) } };
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { Mode } from '../config/server.js';
-import { runEngine, unreadableOutcome, type Engine } from './engine.js';
+import { exemptionOf, runEngine, unreadableOutcome, type Engine } from './engine.js';
 import { allowed, auditValue, encodePatch, type Outcome } from './response.js';
 import type { AdmissionRequest } from './schema.js';
 import { WarningList } from './warnings.js';
@@ -20,10 +20,11 @@ export function mutate(request: AdmissionRequest, mode: Mode, engine: Engine): O
   const evaluation = result.evaluation;
   if (!evaluation) return allowed(uid, 'no pod spec');
   const { findings, patch, fixes } = evaluation;
-  if (patch.length === 0) return { ...allowed(uid), findings };
+  const exemption = exemptionOf(evaluation);
+  if (patch.length === 0) return { ...allowed(uid), findings, ...exemption };
 
   if (mode === 'enforce') {
-    return { response: { uid, allowed: true, patchType: 'JSONPatch', patch: encodePatch(patch) }, decision: 'patched', findings };
+    return { response: { uid, allowed: true, patchType: 'JSONPatch', patch: encodePatch(patch) }, decision: 'patched', findings, ...exemption };
   }
   const warnings = new WarningList();
   for (const fix of fixes) warnings.add(`${fix.rule} (audit, would fix): ${fix.message}`);
@@ -41,5 +42,6 @@ export function mutate(request: AdmissionRequest, mode: Mode, engine: Engine): O
     },
     decision: 'would_patch',
     findings,
+    ...exemption,
   };
 }

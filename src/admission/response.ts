@@ -12,6 +12,14 @@ export interface Outcome {
   findings: Finding[];
   /** Why nothing was evaluated, when nothing was: for the log line. */
   skipped?: string;
+  /** An honoured exemption on the evaluated object, for the log line. */
+  exemption?: Exemption;
+}
+
+/** Rules an honoured gracekeeper.io/skip exempts (`all` or a comma-separated list) and its one-line reason. */
+export interface Exemption {
+  rules: string;
+  reason: string;
 }
 
 export function toReview(response: AdmissionResponse): AdmissionReviewResponse {

@@ -2,7 +2,7 @@ import type { Mode } from '../config/server.js';
 import type { Evaluation } from '../engine/evaluate.js';
 import type { Finding, KubeObject } from '../engine/types.js';
 import { isObject, isWorkloadKind, workloadName } from '../engine/workload.js';
-import { runEngine, unreadableOutcome, type Engine } from './engine.js';
+import { exemptionOf, runEngine, unreadableOutcome, type Engine } from './engine.js';
 import { allowed, auditValue, denialStatus, findingLabel, type Outcome } from './response.js';
 import type { AdmissionRequest } from './schema.js';
 import { WarningList } from './warnings.js';
@@ -68,6 +68,7 @@ export function validate(request: AdmissionRequest, mode: Mode, engine: Engine):
   const evaluation = result.evaluation;
   if (!evaluation) return allowed(uid, 'no pod spec');
 
+  const exemption = exemptionOf(evaluation);
   const existing = preExisting(request, engine);
   const owner = controllingOwner(obj);
   const deniable = (f: Finding) => f.action === 'deny' && !owner && !existing.has(problemKey(f));
@@ -92,6 +93,7 @@ export function validate(request: AdmissionRequest, mode: Mode, engine: Engine):
       response: { uid, allowed: false, status: denialStatus(denialMessage(evaluation, denies)), ...withWarnings },
       decision: 'denied',
       findings: evaluation.findings,
+      ...exemption,
     };
   }
   if (mode === 'audit' && evaluation.findings.length > 0) {
@@ -103,7 +105,8 @@ export function validate(request: AdmissionRequest, mode: Mode, engine: Engine):
       response: { uid, allowed: true, ...withWarnings, auditAnnotations },
       decision: denies.length > 0 ? 'would_deny' : 'allowed',
       findings: evaluation.findings,
+      ...exemption,
     };
   }
-  return { response: { uid, allowed: true, ...withWarnings }, decision: 'allowed', findings: evaluation.findings };
+  return { response: { uid, allowed: true, ...withWarnings }, decision: 'allowed', findings: evaluation.findings, ...exemption };
 }

@@ -3,10 +3,7 @@ import type { Logger } from 'pino';
 import { handleReview, type AdmissionSettings } from '../admission/handle.js';
 import { ADMISSION_ENDPOINTS, PATH_MODES, type Endpoint, type PathMode } from '../admission/mode.js';
 import { toReview } from '../admission/response.js';
-import { clip } from '../admission/warnings.js';
-import { readSkip } from '../engine/skips.js';
-import type { KubeObject } from '../engine/types.js';
-import { toWorkload, workloadName } from '../engine/workload.js';
+import { workloadName } from '../engine/workload.js';
 import type { V1ObjectMeta } from '@kubernetes/client-node';
 import { countFindings, type Metrics } from './metrics.js';
 
@@ -36,21 +33,6 @@ export function registerAdmissionRoutes(app: FastifyInstance, deps: AdmissionRou
   }
 }
 
-/**
- * An honoured exemption (gracekeeper.io/skip with a skip-reason) on the object, for the review's log line: anyone
- * who can create the object can exempt it, so every exemption leaves a trace with its reason.
- */
-function exemptionOf(object: unknown): { rules: string; reason: string } | undefined {
-  try {
-    const workload = toWorkload(object as KubeObject);
-    const skip = workload ? readSkip(workload) : null;
-    if (!skip?.honoured) return undefined;
-    return { rules: skip.all ? 'all' : skip.ids.join(','), reason: clip(skip.reason ?? '', 200) };
-  } catch {
-    return undefined; // an unreadable object: its answer already says so
-  }
-}
-
 async function admit(deps: AdmissionRouteDeps, endpoint: Endpoint, pathMode: PathMode | undefined, request: FastifyRequest, reply: FastifyReply) {
   const { request: review, mode, outcome } = handleReview(endpoint, pathMode, request.body, deps.settings());
   const seconds = reply.elapsedTime / 1000;
@@ -61,7 +43,7 @@ async function admit(deps: AdmissionRouteDeps, endpoint: Endpoint, pathMode: Pat
   if (endpoint === 'validate') countFindings(metrics, outcome.findings);
   if (outcome.decision === 'patched') metrics.patches.inc();
 
-  const exemption = outcome.skipped ? undefined : exemptionOf(review.object);
+  const { exemption } = outcome;
   const subject = (review.object ?? review.oldObject ?? {}) as { metadata?: V1ObjectMeta };
   const meta = subject.metadata ?? {};
   deps.logger
