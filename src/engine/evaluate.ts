@@ -1,5 +1,6 @@
 import jsonpatch from 'fast-json-patch';
 import type { Operation } from 'fast-json-patch';
+import type { V1PodSpec } from '@kubernetes/client-node';
 import type { RuleAction } from '../config/policy.js';
 import { cloneJson } from './clone.js';
 import { isSkipped, readSkip } from './skips.js';
@@ -28,7 +29,7 @@ export interface Evaluation {
   fixes: AppliedFix[];
   /** JSON Patch from the object as given to the fixed object (empty unless options.fix). */
   patch: Operation[];
-  /** The fixed object, when a fix changed anything. */
+  /** The fixed object, when a fix changed anything; it shares everything but the pod spec with the input. */
   fixed?: KubeObject;
 }
 
@@ -73,9 +74,10 @@ export function evaluate(obj: KubeObject, rules: readonly Rule[], ctx: RuleConte
   if (!options.fix || !active.some((r) => r.fix && reporting.has(r.id))) return result;
 
   // Fixes run in catalogue order on one copy; each rule re-checks the copy as fixed so far, so a later
-  // rule (the grace period) sees what an earlier one (a preStop sleep) added.
-  const copy = cloneJson(obj);
-  const fixedWorkload = toWorkload(copy) as Workload;
+  // rule (the grace period) sees what an earlier one (a preStop sleep) added. Fixes edit only the pod spec (the
+  // Rule contract), so only the pod spec is copied and diffed: metadata and managedFields are often half a Pod.
+  const { copy, podSpec } = copyPodSpec(obj, workload.pointer);
+  const fixedWorkload: Workload = { ...workload, podSpec, object: copy };
   // The pod spec as JSON after the last fix: checks do not change it, so it stands for "before" of the next fix.
   let serialised: string | undefined;
   for (const rule of active) {
@@ -91,8 +93,29 @@ export function evaluate(obj: KubeObject, rules: readonly Rule[], ctx: RuleConte
     result.fixes.push({ rule: rule.id, message: first.message, ...(first.container ? { container: first.container } : {}) });
   }
   if (result.fixes.length > 0) {
-    result.patch = jsonpatch.compare(obj, copy);
+    result.patch = jsonpatch
+      .compare(workload.podSpec, podSpec)
+      .map((op) => ({ ...op, path: `${workload.pointer}${op.path}` }) as Operation);
     if (result.patch.length > 0) result.fixed = copy;
   }
   return result;
+}
+
+/**
+ * A copy of `obj` in which the objects on the way to `pointer` are new and the pod spec at `pointer` is a deep
+ * copy; everything else is shared with `obj`, so the copy must not be written outside the pod spec.
+ */
+function copyPodSpec(obj: KubeObject, pointer: string): { copy: KubeObject; podSpec: V1PodSpec } {
+  const keys = pointer.split('/').slice(1);
+  const copy: KubeObject = { ...obj };
+  let parent: Record<string, unknown> = copy;
+  for (const key of keys.slice(0, -1)) {
+    const child = { ...(parent[key] as Record<string, unknown>) };
+    parent[key] = child;
+    parent = child;
+  }
+  const last = keys.at(-1)!;
+  const podSpec = cloneJson(parent[last]) as V1PodSpec;
+  parent[last] = podSpec;
+  return { copy, podSpec };
 }

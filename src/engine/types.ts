@@ -72,7 +72,8 @@ export interface Rule {
   /**
    * A safe automatic fix, where one exists: edits `podSpec` (a private copy) in place. Called only when
    * `check` reported issues on the workload as fixed so far, so it may assume the problem is present.
-   * Must be idempotent: after it, `check` on the result reports nothing.
+   * Must be idempotent: after it, `check` on the result reports nothing. Writes nothing but `podSpec`: the engine
+   * copies and diffs only the pod spec, and the rest of `workload.object` is shared with the caller's object.
    */
   fix?(podSpec: V1PodSpec, ctx: RuleContext, workload: Workload): void;
 }
