@@ -25,7 +25,10 @@ const editedPair = fc
   )
   .map(([base, edits]) => {
     const edited = structuredClone(base) as Json;
-    for (const [where, index, op, key, value] of edits) {
+    for (const [where, index, op, key, generated] of edits) {
+      // fast-check may hand out one instance in several places: insert a copy, or an edit could put a value
+      // inside itself and make the tree cyclic.
+      const value = structuredClone(generated);
       const all = containers(edited);
       const target = all[where % all.length]!;
       if (Array.isArray(target)) {
