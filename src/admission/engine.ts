@@ -41,7 +41,7 @@ export function exemptionOf(evaluation: Evaluation): { exemption?: Exemption } {
  */
 export function unreadableOutcome(uid: string, error: GracekeeperError, mode: Mode): Outcome {
   // The engine's message names the field in words already; its JSON pointer prefix would say it twice.
-  const reason = error.where && error.message.startsWith(`${error.where}: `) ? error.message.slice(error.where.length + 2) : error.message;
+  const reason = error.detail;
   const message = `Gracekeeper cannot read this object: ${reason}`;
   if (mode === 'enforce') {
     return { response: { uid, allowed: false, status: denialStatus(message) }, decision: 'denied', findings: [], skipped: 'unreadable' };

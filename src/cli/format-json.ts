@@ -1,5 +1,4 @@
 import type { AuditReport } from './audit.js';
-import { bareMessage } from './manifests.js';
 import { summarise } from './summary.js';
 
 /** `--output json`: one object, stable keys; `container` is null where the finding concerns the whole pod. */
@@ -19,6 +18,6 @@ export function formatAuditJson(report: AuditReport): string {
       fixable: f.fixable,
     })),
   );
-  const errors = report.errors.map((e) => ({ code: e.code, where: e.where ?? null, message: bareMessage(e) }));
+  const errors = report.errors.map((e) => ({ code: e.code, where: e.where ?? null, message: e.detail }));
   return `${JSON.stringify({ findings, summary: summarise(report), errors }, null, 2)}\n`;
 }

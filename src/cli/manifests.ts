@@ -23,11 +23,6 @@ export function offlineContext(files: readonly ParsedInput[], config: PolicyConf
   return { config, cluster: new OfflineClusterView(objects, config.kubernetesVersion) };
 }
 
-/** The message of a GracekeeperError without the `where: ` it was built with. */
-export function bareMessage(e: GracekeeperError): string {
-  return e.where && e.message.startsWith(`${e.where}: `) ? e.message.slice(e.where.length + 2) : e.message;
-}
-
 /**
  * Evaluates one manifest. A workload of the wrong shape, or a rule that throws, becomes an error naming the
  * file and the line of the field, so one bad document never stops the others.
@@ -42,7 +37,7 @@ export function evaluateManifest(
     return evaluate(m.object, options.rules ?? RULES, ctx, options);
   } catch (e) {
     if (e instanceof GracekeeperError && e.code === ErrorCode.WorkloadUnreadable) {
-      return new GracekeeperError(e.code, bareMessage(e), `${m.file}:${manifestLine(parsed, m, e.where ?? '')}`);
+      return new GracekeeperError(e.code, e.detail, `${m.file}:${manifestLine(parsed, m, e.where ?? '')}`);
     }
     return new GracekeeperError(ErrorCode.EvaluationFailed, `rules could not evaluate this workload: ${(e as Error).message}`, m.source);
   }
