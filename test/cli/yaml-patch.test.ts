@@ -40,7 +40,10 @@ const editedPair = fc
         else if (keys.length) delete target[keys[index % keys.length]!];
       }
     }
-    return { base: base as Json, edited };
+    // JSON Patch values are JSON, which has no negative zero: fast-json-patch copies op values through
+    // JSON.stringify, so -0 arrives as 0 (Kubernetes decodes both to 0). State the property over JSON data.
+    const asJson = (v: Json): Json => JSON.parse(JSON.stringify(v)) as Json;
+    return { base: asJson(base as Json), edited: asJson(edited) };
   });
 
 t.test('applying the diff of two values to the YAML of the first gives the second', async (t) => {
