@@ -29,4 +29,9 @@ USER 65532:65532
 EXPOSE 8443 9090
 # Exec form with node itself as PID 1: SIGTERM reaches the server, which drains before exiting.
 # Arguments (--config, --tls-cert, --tls-key) come from the Pod spec.
-ENTRYPOINT ["/nodejs/bin/node", "dist/main.js"]
+# Heap sizing, measured with `npm run bench` (bench/RESULTS.md): 8 MB young-generation semi-spaces instead of 16,
+# and the old generation grown by 25% after each full GC instead of V8's up-to-4x, keep peak RSS near 115 MB
+# under load with 150 KB Pods and near 125 MB with 340 KB Pods (default flags: 135 and 200 MB), under the chart's
+# 128Mi request; typical Pods cost the same CPU, Pods of 150 KB and more ~30% more. npm start and the bench use
+# these same flags (test/bench/node-flags.test.ts keeps them in step).
+ENTRYPOINT ["/nodejs/bin/node", "--max-semi-space-size=8", "--heap-growing-percent=25", "dist/main.js"]

@@ -4,7 +4,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { request } from 'node:https';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { makeTempDir, removeTempDir } from '../test/cluster/processes.js';
 import { makeCertificates, type BenchCertificates } from './certificates.js';
@@ -131,6 +131,8 @@ export interface BenchReport {
   startup: Startup[];
   /** VmHWM over each server's whole life. */
   lifetimePeakRssMb: Record<ServerKind, number>;
+  /** How the webhook was started: node, its flags and the entry file. */
+  webhookCommand: string;
   seconds: number;
 }
 
@@ -221,7 +223,8 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     }
 
     const lifetimePeakRssMb = { baseline: peakRssMb(baseline.pid), webhook: peakRssMb(webhook.pid) };
-    return { machine, loadAverageAfter: describeMachine().loadAverage, plan, rows, scaling, startup, lifetimePeakRssMb, seconds: (performance.now() - began) / 1000 };
+    const webhookCommand = ['node', ...options.webhook.nodeArgs, relative(process.cwd(), options.webhook.entry)].join(' ');
+    return { machine, loadAverageAfter: describeMachine().loadAverage, plan, rows, scaling, startup, lifetimePeakRssMb, webhookCommand, seconds: (performance.now() - began) / 1000 };
   } finally {
     for (const s of servers) await s.stop();
     removeTempDir(dir);

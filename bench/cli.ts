@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { FULL_PLAN, SMOKE_PLAN, runBench, type BenchReport } from './bench.js';
 import { keptNotes, renderMarkdown } from './report.js';
+import { productionNodeFlags } from './node-flags.js';
 import type { NodeEntry } from './servers.js';
 
 const USAGE = `Usage: npm run bench [-- options]   (run npm run build first)
@@ -25,7 +26,7 @@ export function repoRoot(from = dirname(fileURLToPath(import.meta.url))): string
   }
 }
 
-/** How to start each server; the defaults run the production build and the compiled baseline next to this module. */
+/** How to start each server; the defaults run the production build (with the image's node flags) and the compiled baseline next to this module. */
 export interface Entries {
   webhook: NodeEntry;
   baseline: NodeEntry;
@@ -34,7 +35,7 @@ export interface Entries {
 function defaultEntries(root: string): Entries {
   const here = fileURLToPath(import.meta.url);
   const baseline = join(dirname(here), `baseline-server${here.endsWith('.ts') ? '.ts' : '.js'}`);
-  return { webhook: { nodeArgs: [], entry: join(root, 'dist', 'main.js') }, baseline: { nodeArgs: [], entry: baseline } };
+  return { webhook: { nodeArgs: productionNodeFlags(root), entry: join(root, 'dist', 'main.js') }, baseline: { nodeArgs: [], entry: baseline } };
 }
 
 export interface CliOutput {

@@ -12,6 +12,7 @@ import { pathToFileURL } from 'node:url';
 import { makeCertificates } from './certificates.js';
 import { repoRoot } from './cli.js';
 import { closedLoop } from './closed-loop.js';
+import { productionNodeFlags } from './node-flags.js';
 import { mainCorpus } from './corpus.js';
 import { cpuMicros, peakRssMb } from './proc-stats.js';
 import { startWebhook } from './servers.js';
@@ -79,7 +80,7 @@ async function serverTable(dists: [string, string]): Promise<string[]> {
   const samples: ServerSample[][] = [[], []];
   for (let round = 0; round < 3; round++) {
     for (const i of round % 2 ? [1, 0] : [0, 1]) {
-      const s = await startWebhook({ nodeArgs: [], entry: join(dists[i]!, 'main.js'), configFile, certificates, logDir: dir }, `build-${i}-${round}`);
+      const s = await startWebhook({ nodeArgs: productionNodeFlags(repoRoot()), entry: join(dists[i]!, 'main.js'), configFile, certificates, logDir: dir }, `build-${i}-${round}`);
       const sample: ServerSample = { readyMs: s.startToReadyMs, readyRssMb: rssMb(s.pid), peakRssMb: 0, load: {} };
       for (const path of paths) {
         const target = { port: s.port, path, body: typical.body, expect: typical.uid, connections: 8, timeoutSeconds: 10 };

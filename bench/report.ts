@@ -79,6 +79,7 @@ function machineSection(report: BenchReport): string[] {
     ...(report.plan.closedAmount ? ['**Smoke run** (`--smoke`): a few requests per cell to check that everything runs. The figures mean nothing.', ''] : []),
     `Run of ${m.date} (${report.seconds.toFixed(0)} s). Machine: ${m.cores} cores (${m.cpuModel}), ${m.memoryGb} GB, ${m.platform}, Node ${m.node}.`,
     `Load average (1 / 5 / 15 min): ${load(m.loadAverage)} at the start, ${load(report.loadAverageAfter)} at the end.`,
+    `Webhook started as \`${report.webhookCommand} ...\` (the node flags of the image's ENTRYPOINT).`,
     ...(busy
       ? ['', `**Noisy run:** other work was using the machine (1-minute load above ${m.cores / 2} on ${m.cores} cores), so the figures below mix in its CPU contention; the lead re-runs the bench on a quiet machine.`]
       : []),
@@ -160,9 +161,10 @@ function startupSection(report: BenchReport): string[] {
 }
 
 const METHOD = [
-  '- Webhook: `node dist/main.js` (the production build) with the config the Helm chart ships (its default values, as',
-  '  `templates/configmap.yaml` assembles them; only `shutdownDelaySeconds` is 0 so the bench restarts it quickly), real TLS with',
-  '  a certificate made for the run, `--no-cluster-view`, JSON logs at level info to a file. Paths: `/mutate/enforce` and',
+  '- Webhook: `node dist/main.js` (the production build, with the node flags of the Dockerfile\'s ENTRYPOINT) with the config',
+  '  the Helm chart ships (its default values, as `templates/configmap.yaml` assembles them; only `shutdownDelaySeconds` is 0',
+  '  so the bench restarts it quickly), real TLS with a certificate made for the run, `--no-cluster-view`, JSON logs at level',
+  '  info to a file. Paths: `/mutate/enforce` and',
   '  `/validate/enforce`, which the chart\'s webhook configurations call for namespaces in enforce mode.',
   '- Baseline: `bench/baseline-server.ts`, a bare `node:https` server with the same certificate that reads the body, `JSON.parse`s',
   '  it and answers `{uid, allowed: true}`: the cost of TLS and JSON in this runtime, with nothing else.',

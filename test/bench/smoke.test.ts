@@ -8,6 +8,7 @@ import t from 'tap';
 import { ENDPOINTS, type BenchReport } from '../../bench/bench.js';
 import { benchCli, repoRoot } from '../../bench/cli.js';
 import { SCALING_CONTAINERS, mainCorpus } from '../../bench/corpus.js';
+import { productionNodeFlags } from '../../bench/node-flags.js';
 import { checkTargets } from '../../bench/report.js';
 
 t.setTimeout(240_000);
@@ -19,7 +20,7 @@ const dir = t.testdir();
 const out = await benchCli(
   ['--smoke', '--out', join(dir, 'RESULTS.md'), '--json', join(dir, 'results.json')],
   {
-    webhook: { nodeArgs, entry: join(root, 'src', 'main.ts') },
+    webhook: { nodeArgs: [...productionNodeFlags(root), ...nodeArgs], entry: join(root, 'src', 'main.ts') },
     baseline: { nodeArgs, entry: join(root, 'bench', 'baseline-server.ts') },
   },
   (line) => t.comment(line),
