@@ -47,9 +47,11 @@ export function buildApp(deps: AppDeps): FastifyInstance {
 
   // Only JSON: fastify would otherwise also accept text/plain.
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: deps.bodyLimitBytes }, (_request, body, done) => {
+  // As a Buffer, decoded once: with parseAs 'string' fastify appends each chunk to a string, and flattening that
+  // rope of a 6 MiB body took twice as long as decoding the joined bytes (four times with the image's heap flags).
+  app.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit: deps.bodyLimitBytes }, (_request, body, done) => {
     try {
-      done(null, parseJsonBody(body as string));
+      done(null, parseJsonBody((body as Buffer).toString('utf8')));
     } catch (e) {
       done(e as Error, undefined);
     }
