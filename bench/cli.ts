@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { FULL_PLAN, SMOKE_PLAN, runBench, type BenchReport } from './bench.js';
 import { keptNotes, renderMarkdown } from './report.js';
-import { productionNodeFlags } from './node-flags.js';
+import { productionNodeFlags } from '../test/cluster/node-flags.js';
 import type { NodeEntry } from './servers.js';
 
 const USAGE = `Usage: npm run bench [-- options]   (run npm run build first)

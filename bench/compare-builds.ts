@@ -12,7 +12,7 @@ import { pathToFileURL } from 'node:url';
 import { makeCertificates } from './certificates.js';
 import { repoRoot } from './cli.js';
 import { closedLoop } from './closed-loop.js';
-import { productionNodeFlags } from './node-flags.js';
+import { productionNodeFlags } from '../test/cluster/node-flags.js';
 import { mainCorpus } from './corpus.js';
 import { cpuMicros, peakRssMb } from './proc-stats.js';
 import { startWebhook } from './servers.js';

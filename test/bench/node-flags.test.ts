@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { repoRoot } from '../../bench/cli.js';
-import { productionNodeFlags } from '../../bench/node-flags.js';
+import { productionNodeFlags } from '../cluster/node-flags.js';
 
 const root = repoRoot();
 const flags = productionNodeFlags(root);

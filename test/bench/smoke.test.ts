@@ -8,7 +8,7 @@ import t from 'tap';
 import { ENDPOINTS, type BenchReport } from '../../bench/bench.js';
 import { benchCli, repoRoot } from '../../bench/cli.js';
 import { SCALING_CONTAINERS, mainCorpus } from '../../bench/corpus.js';
-import { productionNodeFlags } from '../../bench/node-flags.js';
+import { productionNodeFlags } from '../cluster/node-flags.js';
 import { checkTargets } from '../../bench/report.js';
 
 t.setTimeout(240_000);

@@ -55,13 +55,13 @@ t.test('numeric non-root user, the one the chart runs as', async (t) => {
   t.same([uid, gid], [values.podSecurityContext.runAsUser, values.podSecurityContext.runAsGroup]);
 });
 
-t.test('node is the exec-form entrypoint running dist/main.js, arguments left to the Pod spec', async (t) => {
+t.test('node is the exec-form entrypoint running dist/main.js (after node flags), arguments left to the Pod spec', async (t) => {
   const entrypoints = finalStage.filter((i) => i.op === 'ENTRYPOINT');
   t.equal(entrypoints.length, 1);
   const argv = JSON.parse(entrypoints[0]!.args) as string[];
   t.match(argv[0], /(^|\/)node$/, 'no shell wrapper between the kubelet and node');
-  t.equal(argv[1], 'dist/main.js');
-  t.equal(argv.length, 2);
+  t.equal(argv.at(-1), 'dist/main.js', 'dist/main.js last: the arguments come from the Pod spec');
+  for (const flag of argv.slice(1, -1)) t.match(flag, /^--[a-z-]+(=\S+)?$/, `${flag}: only node flags before the entry file`);
   t.notOk(finalStage.some((i) => i.op === 'CMD'), 'no CMD: the chart passes --config/--tls-* as args');
 });
 

@@ -14,6 +14,7 @@ import { REPO_ROOT } from './controlPlane.js';
 import { createCA } from './pki.js';
 import type { CertificateAuthority } from './pki.js';
 import { ManagedProcess, freePort, makeTempDir, removeTempDir, waitFor } from './processes.js';
+import { productionNodeFlags } from './node-flags.js';
 
 /** The built server; GRACEKEEPER_WEBHOOK_MAIN points the suite at another build (e.g. a deliberately broken one). */
 export const WEBHOOK_MAIN = process.env.GRACEKEEPER_WEBHOOK_MAIN || join(REPO_ROOT, 'dist', 'main.js');
@@ -67,6 +68,8 @@ export async function startWebhook(opts: WebhookOptions = {}): Promise<RunningWe
 
   const [port, healthPort] = [await freePort(), await freePort()];
   const args = [
+    // As the image runs it: its node flags size the heap, which the hostile-input faults lean on.
+    ...productionNodeFlags(REPO_ROOT),
     WEBHOOK_MAIN,
     `--config=${files.config}`,
     '--host=127.0.0.1',

@@ -3,8 +3,8 @@ import { join } from 'node:path';
 
 /**
  * The node flags the container image runs the webhook with: the arguments between the node binary and
- * `dist/main.js` in the Dockerfile's exec-form ENTRYPOINT. The bench measures the webhook as shipped, so it
- * reads them from there rather than keeping a copy.
+ * `dist/main.js` in the Dockerfile's exec-form ENTRYPOINT. The bench, the end-to-end suite and the faults run the
+ * webhook as shipped, so they read them from there rather than keep a copy.
  */
 export function productionNodeFlags(root: string): string[] {
   const dockerfile = readFileSync(join(root, 'Dockerfile'), 'utf8');
