@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import t from 'tap';
 import { decodeReview } from '../../src/admission/decode.js';
 import { resolveMode, type ModeSettings } from '../../src/admission/mode.js';
@@ -15,6 +16,28 @@ t.test('clip: one printable line under 120 characters, cut at a word', async (t)
   const noSpaces = 'x'.repeat(300);
   t.equal(clip(noSpaces), `${'x'.repeat(116)}...`, 'a long word is cut hard');
   t.equal(clip('a'.repeat(119)), 'a'.repeat(119), '119 characters fit');
+});
+
+/** clip as first written: whole-string regular expressions. The scanning clip must give the same line for any text. */
+function clipByRegex(text: string, max = 119): string {
+  const line = text.replace(/[^\x20-\x7e]+/g, ' ').replace(/\s+/g, ' ').trim();
+  if (line.length <= max) return line;
+  const room = max - 3;
+  const cut = line.lastIndexOf(' ', room);
+  return `${(cut > room * 0.6 ? line.slice(0, cut) : line.slice(0, room)).replace(/[\s,;:.]+$/, '')}...`;
+}
+
+t.test('clip: the same line as the whole-string regular expressions, for any text', async (t) => {
+  const piece = fc.oneof(
+    fc.string({ maxLength: 30 }),
+    fc.constantFrom(' ', '  ', '\n', '\t', '\u00a0', '\u2014', 'caf\u00e9', '\u007f', '\u0000', ',', '.', ';', ':', ' . ', '...'),
+    fc.string({ unit: 'grapheme', maxLength: 10 }),
+    fc.nat({ max: 400 }).map((n) => 'w'.repeat(n)),
+  );
+  const text = fc.array(piece, { maxLength: 60 }).map((parts) => parts.join(''));
+  fc.assert(fc.property(text, fc.integer({ min: 4, max: 200 }), (s, max) => clip(s, max) === clipByRegex(s, max)), { numRuns: 5000 });
+  t.equal(clip(`${'x'.repeat(1024 * 1024)} tail`), `${'x'.repeat(116)}...`, 'a 1 MiB word is cut hard');
+  t.equal(clip(`${' \n'.repeat(100_000)}end`), 'end', 'a long run of whitespace before the text');
 });
 
 t.test('WarningList: deduplicated after clipping, capped with a count of the rest', async (t) => {
