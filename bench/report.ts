@@ -51,11 +51,23 @@ export function checkTargets(report: BenchReport): TargetCheck[] {
     measured: l ? `worst ${ms(l.value)} ms at ${l.row.open.rate} req/s (${l.row.path})` : 'not measured',
     met: l ? l.value <= 25 : undefined,
   });
-  const rss = report.lifetimePeakRssMb.webhook;
+  // The corpus rows are the load the issue sets; the scaling line adds Pods of up to 100 containers (~340 KB),
+  // more than twice its large Pod, so the whole run is reported as its own row.
+  const corpusRss = worst(webhook, (r) => r.peakRssMb);
+  const baselineRss = worst(report.rows.filter((r) => r.server === 'baseline'), (r) => r.peakRssMb);
+  const bare = (mb: number | undefined) => (mb === undefined ? '' : `; the bare baseline ${mb.toFixed(1)} MB`);
   const typicalRss = typical.length ? Math.max(...typical.map((r) => r.peakRssMb)) : undefined;
   checks.push({
-    target: 'peak RSS <= 120 MB under load',
-    measured: `${rss.toFixed(1)} MB over the whole run${typicalRss === undefined ? '' : ` (${typicalRss.toFixed(1)} MB in the typical Pod rows)`}`,
+    target: 'peak RSS <= 120 MB under load (the four payloads)',
+    measured: corpusRss
+      ? `${corpusRss.value.toFixed(1)} MB (${where(corpusRss.row)})${typicalRss === undefined ? '' : `, ${typicalRss.toFixed(1)} MB in the typical Pod rows`}${bare(baselineRss?.value)}`
+      : 'not measured',
+    met: corpusRss ? corpusRss.value <= 120 : undefined,
+  });
+  const rss = report.lifetimePeakRssMb.webhook;
+  checks.push({
+    target: 'peak RSS <= 120 MB over the whole run, scaling line included',
+    measured: `${rss.toFixed(1)} MB${bare(report.lifetimePeakRssMb.baseline)}`,
     met: rss <= 120,
   });
   const start = report.startup.find((s) => s.server === 'webhook');
