@@ -128,6 +128,14 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/**
+ * Whether a start failed because a port from freePort was taken by the time the process bound it: the port is
+ * free when chosen, and an outgoing connection can get it as its ephemeral port before the bind.
+ */
+export function isPortClash(err: unknown): boolean {
+  return err instanceof Error && /address already in use|EADDRINUSE/.test(err.message);
+}
+
 export interface ExitInfo {
   code: number | null;
   signal: NodeJS.Signals | null;

@@ -13,7 +13,7 @@ import type { ControlPlane } from './controlPlane.js';
 import { REPO_ROOT } from './controlPlane.js';
 import { createCA } from './pki.js';
 import type { CertificateAuthority } from './pki.js';
-import { ManagedProcess, freePort, makeTempDir, removeTempDir, waitFor } from './processes.js';
+import { ManagedProcess, freePort, isPortClash, makeTempDir, removeTempDir, waitFor } from './processes.js';
 import { productionNodeFlags } from './node-flags.js';
 
 /** The built server; GRACEKEEPER_WEBHOOK_MAIN points the suite at another build (e.g. a deliberately broken one). */
@@ -66,8 +66,8 @@ export async function startWebhook(opts: WebhookOptions = {}): Promise<RunningWe
   const writeConfig = (config: Record<string, unknown>): void => writeFileSync(files.config, JSON.stringify(config, null, 2));
   writeConfig(opts.config ?? {});
 
-  const [port, healthPort] = [await freePort(), await freePort()];
-  const args = [
+  let [port, healthPort] = [await freePort(), await freePort()];
+  const args = (): string[] => [
     // As the image runs it: its node flags size the heap, which the hostile-input faults lean on.
     ...productionNodeFlags(REPO_ROOT),
     WEBHOOK_MAIN,
@@ -91,7 +91,7 @@ export async function startWebhook(opts: WebhookOptions = {}): Promise<RunningWe
     starts++;
     // The webhook reads only the environment we give it: no stray GRACEKEEPER_* or KUBECONFIG from the shell.
     const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, NODE_ENV: 'production', ...opts.env };
-    proc = new ManagedProcess('gracekeeper-webhook', process.execPath, args, {
+    proc = new ManagedProcess('gracekeeper-webhook', process.execPath, args(), {
       logPath: join(dir, `webhook-${starts}.log`),
       cwd: dir,
       env,
@@ -102,7 +102,21 @@ export async function startWebhook(opts: WebhookOptions = {}): Promise<RunningWe
       watch: [p],
     });
   };
-  await start();
+  // A port from freePort can be taken before the webhook binds it (see isPortClash): the first start is retried
+  // on new ports. Restarts keep the ports, as a real Pod's do.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await start();
+      break;
+    } catch (err) {
+      await proc?.stop(5000);
+      if (attempt >= 3 || !isPortClash(err)) {
+        removeTempDir(dir);
+        throw err;
+      }
+      [port, healthPort] = [await freePort(), await freePort()];
+    }
+  }
 
   return {
     baseUrl: `https://127.0.0.1:${port}`,
