@@ -1,7 +1,6 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,6 +11,7 @@ import { loadServerConfig, parseCommandLine } from '../../src/config/server.js';
 import { RULE_IDS } from '../../src/rules/index.js';
 import { createLogger } from '../../src/server/logger.js';
 import { loadReview, testServer } from '../helpers/server.js';
+import { freePort, isPortClash } from '../cluster/processes.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 // Each spawn compiles the sources on the fly: slow on a busy two-core machine.
@@ -32,14 +32,6 @@ function runMain(args: string[], env: Record<string, string> = {}) {
   child.stderr.on('data', (c) => (stderr += c));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   return { child, exited, stdout: () => stdout, stderr: () => stderr };
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const port = (server.address() as { port: number }).port;
-  await new Promise((r) => server.close(r));
-  return port;
 }
 
 t.test('startup config: a missing or bad file is a one-line error naming it', async (t) => {
@@ -73,13 +65,8 @@ t.test('a real process: serves over TLS, drains on SIGTERM (not ready at once, s
   writeFileSync(join(dir, 'tls.crt'), serving.cert);
   writeFileSync(join(dir, 'tls.key'), serving.key);
   writeFileSync(join(dir, 'config.yaml'), 'server:\n  shutdownDelaySeconds: 2\n  shutdownTimeoutSeconds: 10\n');
-  const [port, healthPort] = [await freePort(), await freePort()];
-  const run = runMain(
-    ['--host', '127.0.0.1', '--port', String(port), '--health-port', String(healthPort), '--tls-cert', join(dir, 'tls.crt'), '--no-cluster-view'],
-    { GRACEKEEPER_CONFIG: join(dir, 'config.yaml'), GRACEKEEPER_TLS_KEY: join(dir, 'tls.key'), POD_NAMESPACE: 'gracekeeper' },
-  );
-  t.teardown(() => run.child.kill('SIGKILL'));
-
+  let port = 0;
+  let healthPort = 0;
   const readyz = async () => {
     try {
       return (await fetch(`http://127.0.0.1:${healthPort}/readyz`)).status;
@@ -87,6 +74,21 @@ t.test('a real process: serves over TLS, drains on SIGTERM (not ready at once, s
       return 0;
     }
   };
+  const start = async () => {
+    [port, healthPort] = [await freePort(), await freePort()];
+    const started = runMain(
+      ['--host', '127.0.0.1', '--port', String(port), '--health-port', String(healthPort), '--tls-cert', join(dir, 'tls.crt'), '--no-cluster-view'],
+      { GRACEKEEPER_CONFIG: join(dir, 'config.yaml'), GRACEKEEPER_TLS_KEY: join(dir, 'tls.key'), POD_NAMESPACE: 'gracekeeper' },
+    );
+    let exited = false;
+    void started.exited.then(() => (exited = true));
+    for (let i = 0; i < 300 && !exited && (await readyz()) !== 200; i++) await new Promise((r) => setTimeout(r, 100));
+    return { started, exited };
+  };
+  // A port chosen free can be taken before the server binds it (see isPortClash): start again on new ports.
+  let { started: run, exited } = await start();
+  for (let attempt = 2; attempt <= 3 && exited && isPortClash(new Error(run.stderr())); attempt++) ({ started: run, exited } = await start());
+  t.teardown(() => run.child.kill('SIGKILL'));
   const review = JSON.stringify(loadReview('pod-create-proxy.json'));
   const mutate = () =>
     new Promise<number>((resolve, reject) => {
@@ -98,8 +100,7 @@ t.test('a real process: serves over TLS, drains on SIGTERM (not ready at once, s
       req.end(review);
     });
 
-  for (let i = 0; i < 300 && (await readyz()) !== 200; i++) await new Promise((r) => setTimeout(r, 100));
-  t.equal(await readyz(), 200, 'ready');
+  t.equal(await readyz(), 200, `ready ${run.stderr()}`);
   t.equal(await mutate(), 200, 'answers a review over TLS');
   t.equal((await fetch(`http://127.0.0.1:${healthPort}/mutate`, { method: 'POST', body: review, headers: { 'content-type': 'application/json' } })).status, 404, 'no admission on the plain-HTTP port');
 
