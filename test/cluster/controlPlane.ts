@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { createCA, createServiceAccountKeys } from './pki.js';
 import type { CertificateAuthority } from './pki.js';
-import { ManagedProcess, freePort, isPortClash, makeTempDir, removeTempDir, waitFor } from './processes.js';
+import { ManagedProcess, freePort, makeTempDir, removeTempDir, retryOnPortClash, waitFor } from './processes.js';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -112,24 +112,17 @@ async function httpGet(url: string): Promise<{ status: number; body: string }> {
   return { status: res.status, body: await res.text() };
 }
 
-/** Attempts at starting the control plane when a chosen port was taken before its component could bind it. */
-const START_ATTEMPTS = 3;
-
 /**
  * Starts etcd, kube-apiserver and kube-controller-manager on loopback. freePort's ports are free when chosen,
  * not when the component binds them: an outgoing connection of a test running next to this one can take one as
  * its ephemeral port in between (seen once in CI: etcd exited with "bind: address already in use"). Such a
  * start is retried on new ports; any other failure is thrown at once.
  */
-export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise<ControlPlane> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await startControlPlaneOnce(opts);
-    } catch (err) {
-      if (attempt >= START_ATTEMPTS || !isPortClash(err)) throw err;
-      opts.log?.(`a port was taken before its component bound it; starting again on new ports (attempt ${attempt + 1})`);
-    }
-  }
+export function startControlPlane(opts: ControlPlaneOptions = {}): Promise<ControlPlane> {
+  return retryOnPortClash(
+    () => startControlPlaneOnce(opts),
+    (attempt) => opts.log?.(`a port was taken before its component bound it; starting again on new ports (attempt ${attempt})`),
+  );
 }
 
 async function startControlPlaneOnce(opts: ControlPlaneOptions): Promise<ControlPlane> {

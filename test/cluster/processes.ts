@@ -132,8 +132,27 @@ export async function freePort(): Promise<number> {
  * Whether a start failed because a port from freePort was taken by the time the process bound it: the port is
  * free when chosen, and an outgoing connection can get it as its ephemeral port before the bind.
  */
-export function isPortClash(err: unknown): boolean {
-  return err instanceof Error && /address already in use|EADDRINUSE/.test(err.message);
+export function isPortClash(failure: unknown): boolean {
+  const text = failure instanceof Error ? failure.message : typeof failure === 'string' ? failure : '';
+  return /address already in use|EADDRINUSE/.test(text);
+}
+
+/** Starts before giving up when each one fails on a port clash. */
+export const PORT_CLASH_ATTEMPTS = 3;
+
+/**
+ * Runs `start` again when it fails on a port clash (isPortClash), up to PORT_CLASH_ATTEMPTS starts in all; any
+ * other failure is thrown at once. `start` must choose its ports afresh each time and clean up after a failure.
+ */
+export async function retryOnPortClash<T>(start: () => Promise<T>, onRetry?: (attempt: number) => void): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await start();
+    } catch (err) {
+      if (attempt >= PORT_CLASH_ATTEMPTS || !isPortClash(err)) throw err;
+      onRetry?.(attempt + 1);
+    }
+  }
 }
 
 export interface ExitInfo {

@@ -13,7 +13,7 @@ import type { ControlPlane } from './controlPlane.js';
 import { REPO_ROOT } from './controlPlane.js';
 import { createCA } from './pki.js';
 import type { CertificateAuthority } from './pki.js';
-import { ManagedProcess, freePort, isPortClash, makeTempDir, removeTempDir, waitFor } from './processes.js';
+import { ManagedProcess, freePort, makeTempDir, removeTempDir, retryOnPortClash, waitFor } from './processes.js';
 import { productionNodeFlags } from './node-flags.js';
 
 /** The built server; GRACEKEEPER_WEBHOOK_MAIN points the suite at another build (e.g. a deliberately broken one). */
@@ -66,7 +66,7 @@ export async function startWebhook(opts: WebhookOptions = {}): Promise<RunningWe
   const writeConfig = (config: Record<string, unknown>): void => writeFileSync(files.config, JSON.stringify(config, null, 2));
   writeConfig(opts.config ?? {});
 
-  let [port, healthPort] = [await freePort(), await freePort()];
+  let [port, healthPort] = [0, 0];
   const args = (): string[] => [
     // As the image runs it: its node flags size the heap, which the hostile-input faults lean on.
     ...productionNodeFlags(REPO_ROOT),
@@ -102,20 +102,21 @@ export async function startWebhook(opts: WebhookOptions = {}): Promise<RunningWe
       watch: [p],
     });
   };
-  // A port from freePort can be taken before the webhook binds it (see isPortClash): the first start is retried
-  // on new ports. Restarts keep the ports, as a real Pod's do.
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await start();
-      break;
-    } catch (err) {
-      await proc?.stop(5000);
-      if (attempt >= 3 || !isPortClash(err)) {
-        removeTempDir(dir);
+  // A port from freePort can be taken before the webhook binds it: the first start is retried on new ports
+  // (retryOnPortClash). Restarts keep the ports, as a real Pod's do.
+  try {
+    await retryOnPortClash(async () => {
+      [port, healthPort] = [await freePort(), await freePort()];
+      try {
+        await start();
+      } catch (err) {
+        await proc?.stop(5000);
         throw err;
       }
-      [port, healthPort] = [await freePort(), await freePort()];
-    }
+    });
+  } catch (err) {
+    removeTempDir(dir);
+    throw err;
   }
 
   return {

@@ -11,7 +11,7 @@ import { loadServerConfig, parseCommandLine } from '../../src/config/server.js';
 import { RULE_IDS } from '../../src/rules/index.js';
 import { createLogger } from '../../src/server/logger.js';
 import { loadReview, testServer } from '../helpers/server.js';
-import { freePort, isPortClash } from '../cluster/processes.js';
+import { freePort, isPortClash, retryOnPortClash } from '../cluster/processes.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 // Each spawn compiles the sources on the fly: slow on a busy two-core machine.
@@ -83,11 +83,11 @@ t.test('a real process: serves over TLS, drains on SIGTERM (not ready at once, s
     let exited = false;
     void started.exited.then(() => (exited = true));
     for (let i = 0; i < 300 && !exited && (await readyz()) !== 200; i++) await new Promise((r) => setTimeout(r, 100));
-    return { started, exited };
+    if (exited && isPortClash(started.stderr())) throw new Error(started.stderr());
+    return started;
   };
-  // A port chosen free can be taken before the server binds it (see isPortClash): start again on new ports.
-  let { started: run, exited } = await start();
-  for (let attempt = 2; attempt <= 3 && exited && isPortClash(new Error(run.stderr())); attempt++) ({ started: run, exited } = await start());
+  // A port chosen free can be taken before the server binds it: start again on new ports.
+  const run = await retryOnPortClash(start);
   t.teardown(() => run.child.kill('SIGKILL'));
   const review = JSON.stringify(loadReview('pod-create-proxy.json'));
   const mutate = () =>
