@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Builds the end-to-end control plane (etcd, kube-apiserver, kube-controller-manager)
-# from Go modules pinned in test/cluster/testbin/go.mod, into a cache OUTSIDE the repo:
+# Builds the test cluster (etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubelet,
+# kube-proxy, kubectl) from Go modules pinned in test/cluster/testbin/go.mod, into a cache OUTSIDE the repo:
 #   ${GRACEKEEPER_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/gracekeeper}/k8s-<version>/bin/
 # Does nothing when the binaries and their stamp already exist. Prints the bin dir last.
 # Modules come from the Go module proxy only (scripts/lib/cached-build.sh).
@@ -12,12 +12,12 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 source "$ROOT/scripts/lib/cached-build.sh"
 
-K8S_VERSION="v1.34.4"
+K8S_VERSION="v1.37.2"
 TESTBIN="$ROOT/test/cluster/testbin"
-BINARIES=(etcd kube-apiserver kube-controller-manager)
+BINARIES=(etcd kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubectl)
 
 CB_NAME="e2e-build"
-CB_WHAT="control plane $K8S_VERSION"
+CB_WHAT="cluster binaries $K8S_VERSION"
 CB_VERSION="$K8S_VERSION"
 CB_OUT="$GK_CACHE_ROOT/k8s-$K8S_VERSION"
 BIN="$CB_OUT/bin"
@@ -40,6 +40,10 @@ echo "$CB_NAME: building $CB_WHAT into $BIN (first build takes a long while on 2
     nice -n 10 go build -p "${E2E_BUILD_JOBS:-2}" -trimpath -ldflags "$ldflags" -o "$CB_TMP/" \
       k8s.io/kubernetes/cmd/kube-apiserver \
       k8s.io/kubernetes/cmd/kube-controller-manager \
+      k8s.io/kubernetes/cmd/kube-scheduler \
+      k8s.io/kubernetes/cmd/kubelet \
+      k8s.io/kubernetes/cmd/kube-proxy \
+      k8s.io/kubernetes/cmd/kubectl \
       ./cmd/etcd
 )
 cb_check_outputs "${BINARIES[@]}"

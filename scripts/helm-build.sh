@@ -13,10 +13,10 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 source "$ROOT/scripts/lib/cached-build.sh"
 
-# v3.19.x is built against k8s.io/client-go v0.34, the Kubernetes minor the e2e suite runs.
-HELM_VERSION="v3.19.5"
+# v3.22.x is built against k8s.io/client-go v0.37, the Kubernetes minor the test cluster runs.
+HELM_VERSION="v3.22.0"
 K8S_MAJOR=1
-K8S_MINOR=34
+K8S_MINOR=37
 
 if [[ -n "${GRACEKEEPER_HELM:-}" ]]; then
   [[ -x "$GRACEKEEPER_HELM" ]] || { echo "helm-build: GRACEKEEPER_HELM=$GRACEKEEPER_HELM is not an executable" >&2; exit 1; }
