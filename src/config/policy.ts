@@ -54,7 +54,7 @@ export const PolicyConfigSchema = Type.Object(
     ),
     kubernetesVersion: Type.String({
       pattern: '^v?1\\.[0-9]+(\\.[0-9]+)?$',
-      default: '1.34',
+      default: '1.37',
       description: 'Kubelet version assumed when no live cluster view tells (offline CLI, view disabled).',
     }),
   },

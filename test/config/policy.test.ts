@@ -10,7 +10,7 @@ t.test('no config at all gives sensible defaults', async (t) => {
   t.equal(c.proxy.strategy, 'auto');
   t.ok(c.proxy.imagePatterns.length >= 7);
   t.same(c.timings, { appPreStopSeconds: 5, drainSeconds: 25, proxyShutdownSeconds: 5 });
-  t.equal(c.kubernetesVersion, '1.34');
+  t.equal(c.kubernetesVersion, '1.37');
   t.same(parsePolicyConfig(undefined, ids), c);
   t.same(parsePolicyConfig(null, ids), c);
 });

@@ -23,7 +23,7 @@ t.test('enforce: the proxy gets its shutdown fix as a JSON Patch against the obj
   t.notOk(body.response.warnings, 'enforce mutation adds no warnings');
 
   const pod = applyPatch(review.request.object, patchOf(body));
-  // Kubernetes 1.34 is assumed without a cluster view: native sidecars exist, so the proxy becomes one.
+  // Kubernetes 1.37 is assumed without a cluster view: native sidecars exist, so the proxy becomes one.
   t.same(containerNames(pod), { containers: ['app'], init: ['cloud-sql-proxy'] });
   t.equal(pod.spec.initContainers[0].restartPolicy, 'Always', 'the proxy is a native sidecar, stopped after the app');
   t.same(pod.spec.containers[0].lifecycle, { preStop: { sleep: { seconds: 5 } } }, 'the app waits for endpoints to drop it');
