@@ -48,7 +48,7 @@ const s: Suite = await startSuite(t);
 /** Write the webhook's policy and wait until a dry-run Pod shows the proxy strategy in effect. */
 async function setProxyStrategy(strategy: 'prestop' | 'native-sidecar' | 'auto'): Promise<void> {
   s.webhook.writeConfig(webhookConfig({ proxy: { strategy } }));
-  const expectNative = strategy !== 'prestop'; // auto: kubelet = API server 1.34 here (no nodes), so native
+  const expectNative = strategy !== 'prestop'; // auto: kubelet = API server 1.37 here (no nodes), so native
   await waitFor(
     `the webhook to apply proxy strategy ${strategy}`,
     async () => {
@@ -112,7 +112,7 @@ t.test('1. enforce: Pods created by the ReplicaSet controller carry the proxy sh
       } else {
         const p = container(pod, 'cloud-sql-proxy');
         t.equal(p?.lifecycle?.preStop?.sleep?.seconds, PROXY_HOLD, `proxy preStop sleeps ${PROXY_HOLD}s (app preStop + drain)`);
-        t.notOk(p?.lifecycle?.preStop?.exec, 'kubelet 1.34 has the sleep action: no exec, which a distroless image could not run');
+        t.notOk(p?.lifecycle?.preStop?.exec, 'kubelet 1.37 has the sleep action: no exec, which a distroless image could not run');
         t.notOk(pod.spec?.initContainers, 'no native sidecar with strategy prestop');
       }
     });

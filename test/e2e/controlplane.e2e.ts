@@ -16,7 +16,7 @@ const cp = await startControlPlane({ log: (m) => t.comment(m) });
 t.teardown(() => cp.stop());
 
 t.test('API server reports the version that was built', async (t) => {
-  t.equal(cp.version, 'v1.34.4');
+  t.equal(cp.version, 'v1.37.2');
   const readyz = await cp.get('/readyz?verbose');
   t.equal(readyz.status, 200, readyz.body);
 });

@@ -4,7 +4,8 @@
  * API reporting kubelet v1.28 (no kubelet runs). A 1.28 kubelet has neither the preStop sleep action (1.30)
  * nor native sidecars (1.29), so (src/engine/prestop.ts) the alpine proxy gets `exec: [sleep, N]`, the
  * distroless cloud-sql-proxy gets CSQL_PROXY_MIN_SIGTERM_DELAY, and proxy.strategy native-sidecar falls
- * back to a preStop. With the Nodes raised to 1.34, native sidecars come back.
+ * back to a preStop. With the Nodes raised to 1.37 (the version the
+ * test cluster runs), native sidecars come back.
  */
 import t from 'tap';
 import type { Test } from 'tap';
@@ -44,7 +45,7 @@ await createNamespace(s, namespace, 'enforce');
 // Mid-upgrade: one Node is already on 1.33, but the lowest kubelet decides what a Pod may use.
 const OLD_KUBELETS = { 'worker-a': 'v1.33.5', 'worker-b': 'v1.28.15' } as const;
 const NODES = Object.keys(OLD_KUBELETS) as Array<keyof typeof OLD_KUBELETS>;
-const NEW_KUBELET = 'v1.34.4';
+const NEW_KUBELET = 'v1.37.2';
 // Also when a subtest fails; the last subtest deletes them and checks.
 t.teardown(async () => {
   for (const name of NODES) await s.core.deleteNode({ name }).catch(() => undefined);
@@ -145,13 +146,13 @@ t.test('c. proxy.strategy native-sidecar on 1.28 nodes falls back to a preStop',
   assertOldKubeletPod(t, pod);
 });
 
-t.test('Nodes raised to kubelet 1.34: native sidecars again', async (t) => {
+t.test('Nodes raised to kubelet 1.37: native sidecars again', async (t) => {
   const mark = webhookLogMark(s);
   for (const name of NODES) {
     await s.core.patchNodeStatus({ name, body: [{ op: 'replace', path: '/status/nodeInfo/kubeletVersion', value: NEW_KUBELET }] });
   }
-  const seen = await waitForViewedKubelet('1.34', mark);
-  t.match(seen.source, /^nodes: lowest kubelet of 2 nodes/, 'the webhook read 1.34 from the Nodes');
+  const seen = await waitForViewedKubelet('1.37', mark);
+  t.match(seen.source, /^nodes: lowest kubelet of 2 nodes/, 'the webhook read 1.37 from the Nodes');
 
   const pod = await podOfDeployment(t, 'native-again', PROXY_ALPINE);
   t.equal(initContainer(pod, 'cloud-sql-proxy')?.restartPolicy, 'Always', 'the proxy is a native sidecar (strategy native-sidecar)');
@@ -161,7 +162,7 @@ t.test('Nodes raised to kubelet 1.34: native sidecars again', async (t) => {
     'and no longer a regular container',
   );
   t.notOk(initContainer(pod, 'cloud-sql-proxy')?.lifecycle, 'a native sidecar needs no preStop: Kubernetes stops it after the app');
-  t.same(sleepActions(pod), ['app'], 'the app got the preStop sleep action, which 1.34 kubelets run');
+  t.same(sleepActions(pod), ['app'], 'the app got the preStop sleep action, which 1.37 kubelets run');
 });
 
 t.test('the Nodes are deleted', async (t) => {

@@ -74,7 +74,7 @@ export interface RenderOptions {
   valuesFiles?: readonly string[];
   /** --set-json key=value pairs: values keep their JSON types. */
   set?: Record<string, unknown>;
-  /** --kube-version, e.g. '1.34.4'. */
+  /** --kube-version, e.g. '1.37.2'. */
   kubeVersion?: string;
 }
 
