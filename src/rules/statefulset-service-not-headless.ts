@@ -1,3 +1,4 @@
+import { desiredReplicas } from '../engine/replicas.js';
 import type { Rule } from '../engine/types.js';
 import { isObject } from '../engine/workload.js';
 
@@ -11,9 +12,17 @@ function notHeadless(service: unknown): string | undefined {
     : 'it has no clusterIP: None, so it gets a cluster IP';
 }
 
+/**
+ * Cluster DNS publishes `<hostname>.<subdomain>.<namespace>.svc` records for a StatefulSet's pods only through a
+ * headless governing Service (the DNS spec: A records per endpoint exist for headless Services only). A Service
+ * with a cluster IP still answers `<service>.<namespace>.svc` with that IP, so its own clients keep working; what
+ * breaks is every lookup of a pod's own name. That matters where pods find each other by name, which is why a
+ * StatefulSet runs several of them; one replica is a warning.
+ */
 export const statefulsetServiceNotHeadless: Rule = {
   id: 'statefulset-service-not-headless',
-  summary: "A StatefulSet's serviceName names a Service that is not headless, so its pods get no stable DNS names.",
+  summary:
+    "A StatefulSet's serviceName names a Service that is not headless: its pods get no per-pod DNS names (deny with several replicas).",
   defaultAction: 'deny',
   check(w, ctx) {
     if (w.kind !== 'StatefulSet') return [];
@@ -23,7 +32,8 @@ export const statefulsetServiceNotHeadless: Rule = {
     const name = spec.serviceName;
     if (!name) return [];
     const path = '/spec/serviceName';
-    const lookup = ctx.cluster.getService(w.metadata.namespace ?? '', name);
+    const namespace = w.metadata.namespace ?? '';
+    const lookup = ctx.cluster.getService(namespace, name);
     if (!lookup.found) {
       return [
         {
@@ -37,13 +47,23 @@ export const statefulsetServiceNotHeadless: Rule = {
     }
     const why = notHeadless(lookup.value);
     if (!why) return [];
+    const replicas = desiredReplicas(w) ?? 1;
+    const podName = `${w.metadata.name ?? '<name>'}-0.${name}.${namespace || '<namespace>'}.svc`;
+    const breaks =
+      replicas > 1
+        ? `Its ${replicas} pods get no per-pod DNS records (${podName} ...), so members that find each other by ` +
+          'those names (replication, clustering, peer discovery) fail to resolve them. '
+        : `Its pod gets no per-pod DNS record (${podName}): only software that resolves pod names (replication, ` +
+          'clustering, or more replicas later) is affected. ';
     return [
       {
         path,
+        // With one replica nothing resolves a peer's name unless the software does so on its own: warn only.
+        ...(replicas > 1 ? {} : { warnOnly: true }),
         message:
-          `serviceName '${name}' is not a headless Service: ${why}. Pod DNS names like ${w.metadata.name ?? '<name>'}-0.${name} ` +
-          'do not resolve, so members that find each other by name cannot start or join. A clusterIP cannot be changed ' +
-          'in place: create a headless Service (clusterIP: None) under this name and keep a separate Service for clients.',
+          `serviceName '${name}' is not a headless Service: ${why}. ${breaks}Clients of the ClusterIP Service itself ` +
+          'are unaffected. A clusterIP cannot be changed in place: create a headless Service (clusterIP: None) under ' +
+          'this name and keep a separate Service for clients.',
       },
     ];
   },
