@@ -21,7 +21,10 @@ export const DEFAULT_PROXY_IMAGE_PATTERNS = [
   '(^|/)gce-proxy([:@]|$)', // Cloud SQL proxy v1
   '(^|/)cloud-sql-proxy([:@]|$)', // Cloud SQL proxy v2 (distroless by default)
   '(^|/)alloydb-auth-proxy([:@]|$)',
-  '(^|/)envoy([:@]|$)',
+  // envoyproxy/envoy and the image names Envoy publishes besides it: envoy-distroless (no shell), envoy-alpine
+  // (older releases, with a shell), envoy-debug, envoy-contrib(-debug), and -dev builds of each (envoy-dev ...).
+  // Not envoyproxy/gateway or envoyproxy/ratelimit: those are controllers, not the proxy.
+  '(^|/)envoy(-(distroless|alpine|debug|contrib|contrib-debug))?(-dev)?([:@]|$)',
   '(^|/)proxyv2([:@]|$)', // istio sidecar
   '(^|/)pgbouncer([:@]|$)',
   '(^|/)oauth2-proxy([:@]|$)',
