@@ -1,0 +1,3 @@
+module gracekeeper.test/node/images
+
+go 1.24
