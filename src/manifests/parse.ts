@@ -1,7 +1,8 @@
-import { isMap, isPair, isScalar, isSeq, LineCounter, parseAllDocuments, type Document, type Node } from 'yaml';
+import { isMap, isPair, isScalar, isSeq, LineCounter, type Document, type Node } from 'yaml';
 import { ErrorCode, GracekeeperError } from '../errors.js';
 import type { KubeObject } from '../engine/types.js';
 import { isObject } from '../engine/workload.js';
+import { parseManifestDocuments } from './yaml11.js';
 
 export interface Manifest {
   object: KubeObject;
@@ -75,13 +76,12 @@ function expand(obj: KubeObject, pointer: string): Array<{ object: KubeObject; p
 }
 
 /**
- * Parses multi-document YAML or JSON. A document with a syntax error is reported with file and line; the
+ * Parses multi-document YAML or JSON, with the YAML 1.1 rules Kubernetes reads manifests by (yaml11.ts). A document with a syntax error is reported with file and line; the
  * other documents are still returned. Empty documents are skipped; a document that is not a mapping is an error.
  */
 export function parseManifests(text: string, file: string): ParsedManifests {
   const lines = new LineCounter();
-  const documents = parseAllDocuments(text, { prettyErrors: false, uniqueKeys: false, lineCounter: lines });
-  const result: ParsedManifests = { manifests: [], errors: [], documents: Array.isArray(documents) ? documents : [], lines };
+  const result: ParsedManifests = { manifests: [], errors: [], documents: parseManifestDocuments(text, lines), lines };
   const lineAt = (offset: number) => lines.linePos(offset).line;
   result.documents.forEach((doc, index) => {
     if (doc.errors.length > 0) {
