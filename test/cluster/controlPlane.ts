@@ -43,6 +43,15 @@ export interface ControlPlaneOptions {
   apiServerArgs?: readonly string[];
   /** Set false to run without kube-controller-manager. */
   controllerManager?: boolean;
+  /** kube-apiserver --authorization-mode (default ['RBAC']; a real node needs ['Node', 'RBAC']). */
+  authorizationModes?: readonly string[];
+  /** Extra kube-controller-manager flags (later flags win, e.g. --service-cluster-ip-range). */
+  controllerManagerArgs?: readonly string[];
+  /**
+   * Give kube-controller-manager the service-account signing key and the root CA
+   * (--service-account-private-key-file, --root-ca-file), which Pods that really run need.
+   */
+  controllerManagerCredentials?: boolean;
   /** How long to wait for each component to become ready. */
   readyTimeoutMs?: number;
   /** Progress messages (default: none). */
@@ -214,7 +223,7 @@ async function startControlPlaneOnce(opts: ControlPlaneOptions): Promise<Control
         `--tls-private-key-file=${files.key}`,
         `--client-ca-file=${files.ca}`,
         `--token-auth-file=${files.tokens}`,
-        '--authorization-mode=RBAC',
+        `--authorization-mode=${(opts.authorizationModes ?? ['RBAC']).join(',')}`,
         '--anonymous-auth=false',
         '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
         `--service-account-key-file=${files.saPub}`,
@@ -269,6 +278,8 @@ async function startControlPlaneOnce(opts: ControlPlaneOptions): Promise<Control
           '--concurrent-deployment-syncs=5',
           '--concurrent-replicaset-syncs=5',
           '--v=1',
+          ...(opts.controllerManagerCredentials ? [`--service-account-private-key-file=${files.saKey}`, `--root-ca-file=${files.ca}`] : []),
+          ...(opts.controllerManagerArgs ?? []),
         ],
         { logPath: join(dir, 'kube-controller-manager.log'), cwd: dir },
       );
