@@ -21,6 +21,8 @@ import { statefulsetServiceNotHeadless } from './statefulset-service-not-headles
 export const RULES: readonly Rule[] = [
   proxySidecarNoPrestop,
   jobSidecarBlocksCompletion,
+  // Makes a proxy that is a plain init container a native sidecar.
+  initContainerNeverCompletes,
   appNoDrainDelay,
   readinessProbeMissing,
   gracePeriodTooShort,
@@ -28,7 +30,6 @@ export const RULES: readonly Rule[] = [
   rolloutDropsAllPods,
   rwoVolumeSharedByReplicas,
   statefulsetServiceNotHeadless,
-  initContainerNeverCompletes,
   databaseEnvMissing,
   plaintextSecretEnv,
   replicatedDatabaseWithoutStorage,

@@ -1,6 +1,6 @@
 import type { V1Container } from '@kubernetes/client-node';
 import t from 'tap';
-import { officialServerImage, parseImageReference, serverLaunch } from '../../src/engine/images.js';
+import { knownServerImage, officialServerImage, parseImageReference, serverLaunch } from '../../src/engine/images.js';
 
 t.test('parseImageReference normalises like Docker', async (t) => {
   t.same(parseImageReference('redis'), { registry: 'docker.io', repository: 'library/redis' });
@@ -74,4 +74,81 @@ t.test('serverLaunch reads command and args the way the images and Kubernetes do
   t.equal(launch('postgres:16', { command: ['docker-entrypoint.sh', 'postgres'] }), 'entrypoint');
   t.equal(launch('postgres:16', { command: ['docker-entrypoint.sh'], args: ['-c', 'fsync=off'] }), 'entrypoint');
   t.equal(launch('postgres:16', { command: ['/usr/local/bin/docker-entrypoint.sh'] }), undefined);
+});
+
+t.test('knownServerImage: official images of every kind, Percona and Bitnami, and nothing that merely looks alike', async (t) => {
+  const cases: Array<[string, string | undefined]> = [
+    ['nginx:1.27', 'nginx'],
+    ['mirror.gcr.io/library/nginx:1.27-alpine', 'nginx'],
+    ['httpd:2.4', 'httpd'],
+    ['public.ecr.aws/docker/library/memcached:1.6', 'memcached'],
+    ['percona:8.0', 'percona'],
+    ['percona/percona-server:8.4', 'percona/percona-server'],
+    ['docker.io/percona/percona-distribution-postgresql:17.5-2', 'percona/percona-distribution-postgresql'],
+    ['bitnami/postgresql:16', 'bitnami/postgresql'],
+    ['docker.io/bitnamilegacy/postgresql:16.4.0-debian-12-r0', 'bitnami/postgresql'],
+    ['public.ecr.aws/bitnami/postgresql:16', 'bitnami/postgresql'],
+    ['bitnami/mysql:8.4', 'bitnami/mysql'],
+    ['bitnami/mariadb:11.4', 'bitnami/mariadb'],
+    ['bitnami/mongodb:8.0', 'bitnami/mongodb'],
+    ['bitnami/redis:7.4', 'bitnami/redis'],
+    // Not these images.
+    ['bitnami/postgresql-repmgr:16', undefined],
+    ['bitnami/redis-sentinel:7', undefined],
+    ['bitnami/nginx:1.27', undefined],
+    ['nginxinc/nginx-unprivileged:1.27', undefined],
+    ['ghcr.io/bitnami/postgresql:16', undefined],
+    ['percona/percona-server-mongodb:7.0', undefined],
+    ['example/nginx:1.0', undefined],
+  ];
+  for (const [image, want] of cases) t.equal(knownServerImage(image)?.name, want, image);
+  // officialServerImage keeps to the official images of servers that hold data.
+  for (const image of ['nginx:1.27', 'httpd:2.4', 'memcached:1.6', 'bitnami/postgresql:16', 'percona/percona-server:8.4']) {
+    t.equal(officialServerImage(image), undefined, `${image} is not an official data server`);
+  }
+});
+
+t.test('serverLaunch: web servers, memcached, Percona and Bitnami images', async (t) => {
+  const launch = (image: string, c: Partial<V1Container>) => serverLaunch({ name: 'c', image, ...c }, knownServerImage(image)!);
+  // nginx: the image CMD is `nginx -g 'daemon off;'`; without daemon off nginx forks and the container exits.
+  t.equal(launch('nginx:1.27', {}), 'entrypoint');
+  t.equal(launch('nginx:1.27', { args: ['nginx', '-g', 'daemon off;'] }), 'entrypoint');
+  t.equal(launch('nginx:1.27', { command: ['nginx', '-g', 'daemon off; worker_processes 2;'] }), 'direct');
+  t.equal(launch('nginx:1.27', { command: ['nginx-debug', '-gdaemon off;'] }), 'direct');
+  t.equal(launch('nginx:1.27', { command: ['nginx'] }), undefined, 'daemonizes and exits');
+  t.equal(launch('nginx:1.27', { args: ['nginx', '-t'] }), undefined, 'config test');
+  t.equal(launch('nginx:1.27', { command: ['nginx', '-V'] }), undefined);
+  t.equal(launch('nginx:1.27', { command: ['sh', '-c', 'cp /conf/* /etc/nginx/ && nginx -t'] }), undefined);
+  t.equal(launch('nginx:1.27', { args: ['-g', 'daemon off;'] }), undefined, 'the nginx entrypoint prepends nothing');
+  // httpd: no entrypoint; CMD httpd-foreground.
+  t.equal(launch('httpd:2.4', {}), 'direct');
+  t.equal(launch('httpd:2.4', { args: ['httpd', '-DFOREGROUND'] }), 'direct');
+  t.equal(launch('httpd:2.4', { command: ['httpd', '-D', 'FOREGROUND'] }), 'direct');
+  t.equal(launch('httpd:2.4', { command: ['httpd'] }), undefined, 'forks and exits');
+  t.equal(launch('httpd:2.4', { args: ['httpd-foreground', '-t'] }), undefined, 'config test');
+  t.equal(launch('httpd:2.4', { command: ['htpasswd', '-bc', '/auth/htpasswd', 'u', 'p'] }), undefined);
+  // memcached: options go to memcached; -d daemonizes.
+  t.equal(launch('memcached:1.6', {}), 'entrypoint');
+  t.equal(launch('memcached:1.6', { args: ['-m', '64'] }), 'entrypoint');
+  t.equal(launch('memcached:1.6', { args: ['-d'] }), undefined);
+  t.equal(launch('memcached:1.6', { args: ['memcached', '-V'] }), undefined);
+  // redis with --daemonize yes forks.
+  t.equal(launch('redis:7', { args: ['--daemonize', 'yes'] }), undefined);
+  t.equal(launch('redis:7', { args: ['--daemonize', 'no'] }), 'entrypoint');
+  // Percona: the mysql / postgres entrypoint logic under other file names.
+  t.equal(launch('percona/percona-server:8.4', {}), 'entrypoint');
+  t.equal(launch('percona/percona-server:8.4', { args: ['--max-connections=500'] }), 'entrypoint');
+  t.equal(launch('percona/percona-server:8.4', { args: ['mysql', '-h', 'db'] }), undefined);
+  t.equal(launch('percona/percona-distribution-postgresql:17', {}), 'entrypoint');
+  t.equal(launch('percona/percona-distribution-postgresql:17', { command: ['/entrypoint.sh', 'postgres'] }), 'entrypoint');
+  t.equal(launch('percona/percona-distribution-postgresql:17', { args: ['psql', '-h', 'db'] }), undefined);
+  // Bitnami: the entrypoint runs setup only for run.sh; run.sh alone starts the server without it.
+  t.equal(launch('bitnami/postgresql:16', {}), 'entrypoint');
+  t.equal(launch('bitnami/postgresql:16', { args: ['/opt/bitnami/scripts/postgresql/run.sh'] }), 'entrypoint');
+  t.equal(launch('bitnami/postgresql:16', { command: ['/opt/bitnami/scripts/postgresql/run.sh'] }), 'direct');
+  t.equal(launch('bitnami/postgresql:16', { command: ['/opt/bitnami/scripts/postgresql/entrypoint.sh', '/opt/bitnami/scripts/postgresql/run.sh'] }), 'entrypoint');
+  t.equal(launch('bitnami/postgresql:16', { args: ['psql', '-h', 'db'] }), undefined);
+  t.equal(launch('bitnami/redis:7.4', { command: ['/bin/bash', '-c', '/opt/bitnami/scripts/start-scripts/start-master.sh'] }), undefined);
+  t.equal(launch('bitnami/redis:7.4', { args: ['redis-cli', 'ping'] }), undefined);
+  t.equal(launch('bitnami/mysql:8.4', { args: ['/opt/bitnami/scripts/mysql/run.sh', '--version'] }), undefined);
 });
