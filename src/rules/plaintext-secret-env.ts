@@ -14,7 +14,7 @@ const isSecretWord = (w: string) => SECRET_WORDS.has(w) || SECRET_SUFFIXES.some(
 const DESCRIBES_SECRET = new Set([
   'file', 'path', 'dir', 'name', 'id', 'prefix', 'suffix', 'url', 'uri', 'endpoint', 'header', 'ttl', 'expiry',
   'expires', 'expiration', 'lifetime', 'length', 'len', 'size', 'bits', 'min', 'max', 'algorithm', 'alg', 'type',
-  'format', 'ref', 'mode', 'policy', 'location', 'audience', 'issuer', 'scope', 'limit', 'count', 'timeout',
+  'format', 'ref', 'reference', 'mode', 'policy', 'location', 'audience', 'issuer', 'scope', 'limit', 'count', 'timeout',
   'interval', 'version', 'field', 'env', 'var',
 ]);
 
@@ -77,8 +77,44 @@ function namesSecretRemembered(name: string): boolean {
   return answer;
 }
 
-/** `$(OTHER_VAR)`: Kubernetes substitutes another env var, which may come from a Secret. */
-const ONLY_REFERENCE = /^\$\([A-Za-z_][A-Za-z0-9_.-]*\)$/;
+/**
+ * Only references to other variables: `$(VAR)`, which Kubernetes substitutes (it may come from a Secret), and
+ * `${VAR}` / `$VAR`, which a template tool, a shell or the app expands. None is the secret itself.
+ */
+const ONLY_REFERENCES = /^(\$\([A-Za-z_][A-Za-z0-9_.-]*\)|\$\{[A-Za-z_][A-Za-z0-9_.-]*\}|\$[A-Za-z_][A-Za-z0-9_]*)+$/;
+
+/** On/off values: MYSQL_ALLOW_EMPTY_PASSWORD style switches, or a secret feature turned off. */
+const FLAG = /^(yes|no|y|n|true|false|on|off|enabled?|disabled?|0|1|none|null|nil|empty)$/i;
+
+/**
+ * Words that make a DNS-1123 name the name of an object that holds a secret, not the secret: my-secret-name,
+ * webhook-tls. Not `password`: `example-pg-password` is as likely the password itself.
+ */
+const OBJECT_NAME_WORDS = new Set([
+  'secret', 'secrets', 'token', 'tokens', 'key', 'keys', 'keypair', 'tls', 'ssl', 'cert', 'certs', 'certificate',
+  'certificates', 'credential', 'credentials', 'creds', 'kubeconfig',
+]);
+
+/** A Kubernetes object name (DNS-1123 label or subdomain), optionally `namespace/name`, of hyphenated words. */
+const OBJECT_NAME = /^([a-z0-9]([a-z0-9-]*[a-z0-9])?\/)?[a-z0-9]+(-[a-z0-9]+)+$/;
+
+/** A file path: absolute, relative to ., .. or ~, or a relative path to a key, certificate or credentials file. */
+const FILE_PATH = /^(\/|\.{1,2}\/|~\/)\S*$|^[\w.-]+(\/[\w.-]+)+\.(key|pem|crt|cer|der|csr|json|p12|pfx|jks|keystore|gpg|asc|pub)$/;
+
+/** A URL: scheme://authority[/...]. Without userinfo (user:password@) and without a secret in its query. */
+const URL = /^[a-z][a-z0-9+.-]*:\/\/([^\s/?#]*)([/?#]\S*)?$/i;
+const SECRET_QUERY = /[?&][^=&]*(pass|pwd|secret|token|key|sig|auth|credential)[^=&]*=[^&]/i;
+
+/**
+ * Whether a literal value is evidently not a secret, whatever the variable's name: a switch, a reference, the
+ * name of a Secret (or other object), a file path, or a URL that carries no credentials.
+ */
+export function evidentlyNotSecret(value: string): boolean {
+  if (FLAG.test(value) || ONLY_REFERENCES.test(value) || FILE_PATH.test(value)) return true;
+  if (OBJECT_NAME.test(value) && value.slice(value.indexOf('/') + 1).split('-').some((w) => OBJECT_NAME_WORDS.has(w))) return true;
+  const url = URL.exec(value);
+  return url !== null && !url[1]!.includes('@') && !SECRET_QUERY.test(value);
+}
 
 export const plaintextSecretEnv: Rule = {
   id: 'plaintext-secret-env',
@@ -88,7 +124,7 @@ export const plaintextSecretEnv: Rule = {
     const issues: RuleIssue[] = [];
     for (const e of containerEntries(w.podSpec, w.pointer)) {
       (e.container.env ?? []).forEach((env, i) => {
-        if (!env.value || ONLY_REFERENCE.test(env.value) || !namesSecretRemembered(env.name)) return;
+        if (!env.value || !namesSecretRemembered(env.name) || evidentlyNotSecret(env.value)) return;
         // Never echo the value: messages reach kubectl output, logs and CI.
         issues.push({
           container: e.container.name,
