@@ -31,7 +31,10 @@ B="$TMP/bin"
 pack() { "$B/pack" "$@" >&2; }
 # name|tags... -- arguments
 pack -out "$TMP/pause.tar" -tag registry.k8s.io/pause:3.10 -entrypoint '["/pause"]' -file "$B/pause:/pause"
-pack -out "$TMP/app.tar" -tag gracekeeper.test/shop:1.0 -entrypoint '["/app"]' -file "$B/app:/app"
+# The app, also tagged -alpine (it carries busybox sh and sleep): with kubelets older than 1.30 the webhook
+# can only give a container a preStop exec [sleep, N], and only for images whose tag says they have a shell.
+pack -out "$TMP/app.tar" -tag gracekeeper.test/shop:1.0 -tag gracekeeper.test/shop:1.0-alpine -entrypoint '["/app"]' \
+  -file "$B/app:/app" -file "$BUSYBOX:/bin/busybox" -link /bin/sh:busybox -link /bin/sleep:busybox
 # cloud-sql-proxy v2's default image is distroless: the binary, no shell, no sleep.
 pack -out "$TMP/proxy.tar" -tag gcr.io/cloud-sql-connectors/cloud-sql-proxy:2.14.1 \
   -entrypoint '["/cloud-sql-proxy"]' -file "$B/dbproxy:/cloud-sql-proxy"
@@ -49,6 +52,7 @@ cat > "$TMP/images.json" <<JSON
 {
   "pause": "registry.k8s.io/pause:3.10",
   "app": "gracekeeper.test/shop:1.0",
+  "appAlpine": "gracekeeper.test/shop:1.0-alpine",
   "proxy": "gcr.io/cloud-sql-connectors/cloud-sql-proxy:2.14.1",
   "proxyAlpine": "gcr.io/cloud-sql-connectors/cloud-sql-proxy:2.14.1-alpine",
   "postgres": "docker.io/library/postgres:16",
@@ -59,5 +63,7 @@ JSON
 rm -rf "$TMP/bin"
 rm -rf "$OUT"; mv "$TMP" "$OUT"
 trap - EXIT
+# Older builds (other source hashes) are not used any more.
+find "$GK_CACHE_ROOT/node-images" -mindepth 1 -maxdepth 1 -type d ! -name "$hash" -exec rm -rf {} +
 echo "node-images: built in $(( $(date +%s) - start ))s: $OUT" >&2
 echo "$OUT"

@@ -14,6 +14,8 @@ export interface NodeImages {
   readonly dir: string;
   readonly pause: string;
   readonly app: string;
+  /** The same app image under an -alpine tag (it has busybox sh and sleep). */
+  readonly appAlpine: string;
   /** cloud-sql-proxy:2.14.1 (distroless: no shell, no sleep) */
   readonly proxy: string;
   /** cloud-sql-proxy:2.14.1-alpine (busybox sh and sleep) */

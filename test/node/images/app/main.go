@@ -115,6 +115,7 @@ func main() {
 	}
 	time.Sleep(time.Duration(envInt("STARTUP_MS", 0)) * time.Millisecond)
 	mux := http.NewServeMux()
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "ok") })
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		row, err := db.query("SELECT 1")
 		if err != nil {
