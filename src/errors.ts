@@ -18,6 +18,8 @@ export const ErrorCode = {
   BodyTooLarge: 'BODY_TOO_LARGE',
   TlsUnreadable: 'TLS_UNREADABLE',
   ClusterUnavailable: 'CLUSTER_UNAVAILABLE',
+  /** The API server refused a request for lack of RBAC rights (403): the message names the verb and resource. */
+  ClusterForbidden: 'CLUSTER_FORBIDDEN',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

@@ -1,3 +1,5 @@
+import type { Environment } from '../config/env.js';
+
 /** Where the CLI writes text. */
 export interface TextSink {
   write(text: string): unknown;
@@ -11,4 +13,10 @@ export interface CliIO {
   stderr: TextSink;
   /** Colour output: stdout is a terminal and NO_COLOR (or TERM=dumb) is not set. */
   colour: boolean;
+  /** Standard error is a terminal: `audit --cluster` shows a progress line there. */
+  stderrIsTerminal?: boolean;
+  /** Directory SARIF file URIs are relative to; default the process's current directory. */
+  cwd?: string;
+  /** The environment (KUBECONFIG, KUBERNETES_SERVICE_HOST) for `audit --cluster`; default none. */
+  env?: Environment;
 }

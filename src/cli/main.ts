@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { text } from 'node:stream/consumers';
+import { readEnvironment } from '../config/env.js';
 import { run } from './run.js';
 
 // tty.WriteStream.hasColors() is false when NO_COLOR, NODE_DISABLE_COLORS or TERM=dumb is set.
@@ -16,4 +17,6 @@ process.exitCode = await run(process.argv.slice(2), {
   stdout: process.stdout,
   stderr: process.stderr,
   colour,
+  stderrIsTerminal: process.stderr.isTTY === true,
+  env: readEnvironment(),
 });

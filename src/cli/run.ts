@@ -1,9 +1,12 @@
 import { GracekeeperError } from '../errors.js';
 import { RULES } from '../rules/index.js';
-import { parseCommandArgs, type CommandArgs } from './args.js';
-import { audit } from './audit.js';
+import type { PolicyConfig } from '../config/policy.js';
+import { OUTPUT_FORMATS, parseCommandArgs, type CommandArgs, type CommandOption, type OutputFormat } from './args.js';
+import { audit, type AuditReport } from './audit.js';
 import { palette } from './colour.js';
+import { formatAuditHtml } from './format-html.js';
 import { formatAuditJson } from './format-json.js';
+import { formatAuditSarif } from './format-sarif.js';
 import { formatAuditText } from './format-text.js';
 import { readInputs } from './inputs.js';
 import type { CliIO } from './io.js';
@@ -18,14 +21,37 @@ function reportErrors(io: CliIO, errors: readonly GracekeeperError[]): void {
   for (const e of errors) io.stderr.write(`error: ${e.message}\n`);
 }
 
+/** The report in the format asked for; every format comes from the same report, so exit codes agree. */
+function formatAudit(report: AuditReport, output: OutputFormat, config: PolicyConfig, io: CliIO): string {
+  switch (output) {
+    case 'json':
+      return formatAuditJson(report);
+    case 'sarif':
+      return formatAuditSarif(report, { rules: RULES, config, version: packageVersion(), cwd: io.cwd ?? process.cwd() });
+    case 'html':
+      return formatAuditHtml(report, { rules: RULES, config, version: packageVersion() });
+    default:
+      return formatAuditText(report, palette(io.colour));
+  }
+}
+
 async function auditCommand(args: CommandArgs, io: CliIO): Promise<number> {
-  if (args.positionals.length === 0) throw new UsageError('audit needs at least one file, directory or - (stdin)', 'audit');
+  if (args.cluster) {
+    if (args.positionals.length > 0) throw new UsageError(`audit --cluster takes no files (got '${args.positionals[0]}')`, 'audit');
+    const config = loadPolicy(args.config);
+    const { auditCluster } = await import('./cluster-audit.js');
+    const report = await auditCluster(args.cluster, config, io);
+    reportErrors(io, report.errors);
+    io.stdout.write(formatAudit(report, args.output, config, io));
+    return auditExitCode(summarise(report));
+  }
+  if (args.positionals.length === 0) throw new UsageError('audit needs at least one file, directory or - (stdin), or --cluster', 'audit');
   if (args.positionals.filter((p) => p === '-').length > 1) throw new UsageError("'-' (stdin) may be given once", 'audit');
   const config = loadPolicy(args.config);
   const { inputs, errors } = await readInputs(args.positionals, io);
   const report = audit(inputs, config, errors);
   reportErrors(io, report.errors);
-  io.stdout.write(args.output === 'json' ? formatAuditJson(report) : formatAuditText(report, palette(io.colour)));
+  io.stdout.write(formatAudit(report, args.output, config, io));
   return auditExitCode(summarise(report));
 }
 
@@ -52,8 +78,15 @@ async function rulesCommand(args: CommandArgs, io: CliIO): Promise<number> {
   return EXIT_OK;
 }
 
-const COMMAND_RUNNERS: Record<Command, { options: Array<'output' | 'config'>; run: (args: CommandArgs, io: CliIO) => Promise<number> }> = {
-  audit: { options: ['output', 'config'], run: auditCommand },
+const COMMAND_RUNNERS: Record<
+  Command,
+  { options: CommandOption[]; outputs?: OutputFormat[]; run: (args: CommandArgs, io: CliIO) => Promise<number> }
+> = {
+  audit: {
+    options: ['output', 'config', 'cluster', 'kubeconfig', 'context', 'namespace', 'all-namespaces'],
+    outputs: [...OUTPUT_FORMATS],
+    run: auditCommand,
+  },
   mutate: { options: ['config'], run: mutateCommand },
   rules: { options: ['output', 'config'], run: rulesCommand },
 };
@@ -75,7 +108,7 @@ async function dispatch(argv: readonly string[], io: CliIO): Promise<number> {
   }
   const command = first as Command;
   const runner = COMMAND_RUNNERS[command];
-  const args = parseCommandArgs(command, rest, runner.options);
+  const args = parseCommandArgs(command, rest, runner.options, runner.outputs);
   if (args.help) {
     io.stdout.write(HELP[command]);
     return EXIT_OK;
