@@ -6,7 +6,7 @@
 # plane (real kube-apiserver, upstream cert-manager/ServiceMonitor CRDs) and a real helm
 # install + upgrade that must keep the generated CA.
 #
-# helm is built from the Go module proxy on first use (scripts/helm-build.sh, about a minute)
+# helm is built from the Go module proxy on first use (scripts/helm-build.sh, a few minutes)
 # and cached outside the repo; --cluster builds or reuses the control plane (scripts/e2e-build.sh,
 # long on the first run). The CLI is built into dist/ first.
 #
