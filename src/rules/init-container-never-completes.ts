@@ -107,11 +107,15 @@ export const initContainerNeverCompletes: Rule = {
   summary: 'An init container runs a server or a proxy, which never exits: the pod never gets past Init.',
   defaultAction: 'deny',
   check(w, ctx) {
+    const fixable = resolveStrategy(ctx) === 'native-sidecar';
     return hangs(w, ctx).map(({ entry, what, proxy }): RuleIssue => {
       const c = entry.container;
       return {
         container: c.name,
         path: entry.path,
+        // Like the other fixable problems, a proxy the fix turns into a native sidecar is a warning: the webhook
+        // fixes the Pods a controller creates, so refusing the controller would block a rollout that works.
+        ...(proxy && fixable ? { warnOnly: true } : {}),
         message:
           `init container '${c.name}' ${what}, which never exits: the pod stays in Init and its app containers wait in ` +
           `PodInitializing. ${consequence(w)} ${proxy ? proxyRemedy(ctx) : MOVE}`,
