@@ -19,13 +19,14 @@ export function parseInputs(inputs: readonly InputText[]): { files: ParsedInput[
 
 /** One offline view of every object of every input, so references resolve across files. */
 export function offlineContext(files: readonly ParsedInput[], config: PolicyConfig): RuleContext {
-  const objects = files.flatMap((f) => f.parsed.manifests.map((m) => m.object));
+  const objects = files.flatMap((f) => f.parsed.manifests.map((m) => ({ object: m.object, file: m.file })));
   return { config, cluster: new OfflineClusterView(objects, config.kubernetesVersion) };
 }
 
 /**
- * Evaluates one manifest. A workload of the wrong shape, or a rule that throws, becomes an error naming the
- * file and the line of the field, so one bad document never stops the others.
+ * Evaluates one manifest, asking the offline view on its behalf (objects nearest its file win). A workload of the
+ * wrong shape, or a rule that throws, becomes an error naming the file and the line of the field, so one bad
+ * document never stops the others.
  */
 export function evaluateManifest(
   parsed: ParsedManifests,
@@ -34,7 +35,8 @@ export function evaluateManifest(
   options: EvaluateOptions & { rules?: readonly Rule[] } = {},
 ): Evaluation | null | GracekeeperError {
   try {
-    return evaluate(m.object, options.rules ?? RULES, ctx, options);
+    const scoped = ctx.cluster instanceof OfflineClusterView ? { ...ctx, cluster: ctx.cluster.forFile(m.file) } : ctx;
+    return evaluate(m.object, options.rules ?? RULES, scoped, options);
   } catch (e) {
     if (e instanceof GracekeeperError && e.code === ErrorCode.WorkloadUnreadable) {
       return new GracekeeperError(e.code, e.detail, `${m.file}:${manifestLine(parsed, m, e.where ?? '')}`);

@@ -4,7 +4,7 @@ import type { V1PodSpec } from '@kubernetes/client-node';
 import type { RuleAction } from '../config/policy.js';
 import { cloneJson } from './clone.js';
 import { isSkipped, readSkip } from './skips.js';
-import type { Finding, FindingAction, KubeObject, Rule, RuleContext, Workload } from './types.js';
+import type { Finding, FindingAction, KubeObject, Rule, RuleContext, RuleIssue, Workload } from './types.js';
 import { toWorkload, workloadName } from './workload.js';
 
 export interface EvaluateOptions {
@@ -58,31 +58,40 @@ export function evaluate(obj: KubeObject, rules: readonly Rule[], ctx: RuleConte
     name: workloadName(workload.metadata),
   };
 
-  const findings: Finding[] = [];
-  const reporting = new Set<string>();
-  for (const rule of active) {
-    const action = actionFor(rule, ctx) as FindingAction;
-    for (const { warnOnly, ...issue } of rule.check(workload, ctx)) {
-      reporting.add(rule.id);
-      findings.push({ rule: rule.id, action: warnOnly ? 'warn' : action, ...identity, ...issue });
-    }
-  }
+  // Findings per active rule, in catalogue order. A rule that checks after fixes is filled in by the pass below.
+  const issuesOf: RuleIssue[][] = active.map((rule) => (rule.checkAfterFixes ? [] : rule.check(workload, ctx)));
+  const fixReported = () => active.some((r, i) => r.fix && issuesOf[i]!.length > 0);
+  const lastAfterFixes = active.findLastIndex((r) => r.checkAfterFixes);
+  const result: Evaluation = { workload, findings: [], fixes: [], patch: [] };
 
-  const result: Evaluation = { workload, findings, fixes: [], patch: [] };
   // Checks are pure, so on the copy below a rule reports issues only where this pass did or an earlier fix
-  // changed something: when no rule with a fix reported, no fix would run. Skip the copy and the diff.
-  if (!options.fix || !active.some((r) => r.fix && reporting.has(r.id))) return result;
+  // changed something: when no rule with a fix reported, no fix would run, and rules that check after fixes see
+  // the object as given. Skip the copy and the diff then.
+  const fixesBefore = fixReported();
+  if (!fixesBefore) {
+    active.forEach((r, i) => {
+      if (r.checkAfterFixes) issuesOf[i] = r.check(workload, ctx);
+    });
+  }
+  const passNeeded = options.fix ? fixReported() : fixesBefore && lastAfterFixes >= 0;
+  if (!passNeeded) {
+    result.findings = toFindings(active, issuesOf, ctx, identity);
+    return result;
+  }
 
   // Fixes run in catalogue order on one copy; each rule re-checks the copy as fixed so far, so a later
   // rule (the grace period) sees what an earlier one (a preStop sleep) added. Fixes edit only the pod spec (the
   // Rule contract), so only the pod spec is copied and diffed: metadata and managedFields are often half a Pod.
   const { copy, podSpec } = copyPodSpec(obj, workload.pointer);
   const fixedWorkload: Workload = { ...workload, podSpec, object: copy };
+  const stopAt = options.fix ? active.length - 1 : lastAfterFixes;
   let fixesRan = false;
-  for (const rule of active) {
-    if (!rule.fix) continue;
+  for (let i = 0; i <= stopAt; i++) {
+    const rule = active[i]!;
+    if (!rule.fix && !rule.checkAfterFixes) continue;
     const issues = rule.check(fixedWorkload, ctx);
-    if (issues.length === 0) continue;
+    if (rule.checkAfterFixes) issuesOf[i] = issues;
+    if (!rule.fix || issues.length === 0) continue;
     rule.fix(fixedWorkload.podSpec, ctx, fixedWorkload);
     fixesRan = true;
     // A rule may find a problem it cannot fix on this cluster (no sleep action, no shell): list only fixes that
@@ -92,6 +101,11 @@ export function evaluate(obj: KubeObject, rules: readonly Rule[], ctx: RuleConte
     const first = issues[0]!;
     result.fixes.push({ rule: rule.id, message: first.message, ...(first.container ? { container: first.container } : {}) });
   }
+  result.findings = toFindings(active, issuesOf, ctx, identity);
+  if (!options.fix) {
+    result.fixes = [];
+    return result;
+  }
   if (fixesRan) {
     result.patch = jsonpatch
       .compare(workload.podSpec, podSpec)
@@ -99,6 +113,18 @@ export function evaluate(obj: KubeObject, rules: readonly Rule[], ctx: RuleConte
     if (result.patch.length > 0) result.fixed = copy;
   }
   return result;
+}
+
+function toFindings(
+  active: readonly Rule[],
+  issuesOf: readonly RuleIssue[][],
+  ctx: RuleContext,
+  identity: { kind: string; namespace: string; name: string },
+): Finding[] {
+  return active.flatMap((rule, i) => {
+    const action = actionFor(rule, ctx) as FindingAction;
+    return issuesOf[i]!.map(({ warnOnly, ...issue }) => ({ rule: rule.id, action: warnOnly ? 'warn' : action, ...identity, ...issue }));
+  });
 }
 
 /**

@@ -1,7 +1,8 @@
 import type { V1Container, V1PodSpec } from '@kubernetes/client-node';
 import type { PolicyConfig } from '../config/policy.js';
 import { containerEntries, isNativeSidecar, isProxy, preStopSeconds, type ContainerEntry } from './containers.js';
-import type { Workload } from './types.js';
+import { routesOf } from './traffic.js';
+import type { RuleContext, Workload } from './types.js';
 
 /** What the API server writes into terminationGracePeriodSeconds when it is absent. */
 export const DEFAULT_GRACE_SECONDS = 30;
@@ -80,27 +81,35 @@ export interface GraceNeed {
   seconds: number;
   /** The container that stops last. */
   container: string;
-  /** How its time adds up, for messages: "preStop 30s + 5s shutdown". */
+  /** How its time adds up, for messages: "preStop 5s + up to 25s drain". */
   detail: string;
+  /** Whether the figure includes the drain time, which is Gracekeeper's assumption (timings.drainSeconds). */
+  assumesDrain: boolean;
+  /** The longest preStop hook: the API server rejects a sleep action that is not shorter than the grace period. */
+  longestHook: number;
 }
 
 /**
  * The grace period the pod needs, following the kubelet: every preStop hook (native sidecars' too) starts
- * when termination starts; a regular container gets SIGTERM when its hook ends, then drains (an app) or shuts
- * down (a proxy sidecar, after its own --min-sigterm-delay). Native sidecars get SIGTERM one by one, in reverse
+ * when termination starts; a regular container gets SIGTERM when its hook ends, then drains if it receives traffic
+ * (timings.drainSeconds) or a proxy sidecar shuts down (after its own --min-sigterm-delay). A container with
+ * neither traffic nor a hook needs nothing beyond its SIGTERM. Native sidecars get SIGTERM one by one, in reverse
  * start order, once all regular containers and later sidecars have stopped and their own hook has ended.
  */
-export function requiredGrace(w: Workload, config: PolicyConfig): GraceNeed {
+export function requiredGrace(w: Workload, ctx: RuleContext): GraceNeed {
+  const config = ctx.config;
   const { drainSeconds, proxyShutdownSeconds, appPreStopSeconds } = config.timings;
   const sidecars = new Set(proxySidecars(w, config).map((e) => e.container));
-  let need: GraceNeed = { seconds: 0, container: w.podSpec.containers[0]?.name ?? '', detail: '' };
-  const consider = (seconds: number, container: string, detail: string) => {
-    if (seconds > need.seconds) need = { seconds, container, detail };
+  let need: GraceNeed = { seconds: 0, container: w.podSpec.containers[0]?.name ?? '', detail: '', assumesDrain: false, longestHook: 0 };
+  let longestHook = 0;
+  const consider = (seconds: number, container: string, detail: string, assumesDrain = false) => {
+    if (seconds > need.seconds) need = { seconds, container, detail, assumesDrain, longestHook: 0 };
   };
   const parts = (hold: number, ...rest: string[]) => [hold > 0 ? `preStop ${hold}s` : '', ...rest].filter(Boolean).join(' + ');
 
   for (const c of w.podSpec.containers) {
     const hold = holdSeconds(c, config);
+    longestHook = Math.max(longestHook, hold);
     if (sidecars.has(c)) {
       const delay = ownSigtermDelaySeconds(c, appPreStopSeconds);
       consider(
@@ -108,13 +117,17 @@ export function requiredGrace(w: Workload, config: PolicyConfig): GraceNeed {
         c.name,
         parts(hold, delay > 0 ? `${delay}s min-sigterm-delay` : '', `${proxyShutdownSeconds}s proxy shutdown`),
       );
-    } else {
-      consider(hold + drainSeconds, c.name, parts(hold, `${drainSeconds}s drain`));
+    } else if (routesOf(w, ctx, c.name).length > 0) {
+      consider(hold + drainSeconds, c.name, parts(hold, `up to ${drainSeconds}s to finish in-flight requests`), drainSeconds > 0);
+    } else if (hold > 0) {
+      // The hook must end before the grace period does, or the kubelet kills the container mid-hook.
+      consider(hold + 1, c.name, parts(hold, '1s to stop'));
     }
   }
   const native = (w.podSpec.initContainers ?? []).filter(isNativeSidecar).reverse();
   for (const s of native) {
     const hold = holdSeconds(s, config);
+    longestHook = Math.max(longestHook, hold);
     const shutdown = isProxy(s, w, config) ? ownSigtermDelaySeconds(s, appPreStopSeconds) + proxyShutdownSeconds : 0;
     const end = Math.max(need.seconds, hold) + shutdown;
     if (end <= need.seconds) continue;
@@ -123,12 +136,20 @@ export function requiredGrace(w: Workload, config: PolicyConfig): GraceNeed {
       hold > need.seconds
         ? parts(hold, shutdownPart)
         : [`stopped after '${need.container}' (${need.seconds}s)`, shutdownPart].filter(Boolean).join(' + ');
-    need = { seconds: end, container: s.name, detail };
+    need = { seconds: end, container: s.name, detail, assumesDrain: hold > need.seconds ? false : need.assumesDrain, longestHook: 0 };
   }
-  return need;
+  return { ...need, longestHook };
 }
 
 /** The grace period as the kubelet will use it: absent means the API server default. */
 export function gracePeriodSeconds(spec: V1PodSpec): number {
   return spec.terminationGracePeriodSeconds ?? DEFAULT_GRACE_SECONDS;
+}
+
+/**
+ * Whether the pod's grace period was chosen by a person: present and not the 30s the API server writes when it is
+ * absent (a webhook cannot tell a written 30 from a defaulted one, so neither does the CLI).
+ */
+export function graceSetExplicitly(spec: V1PodSpec): boolean {
+  return typeof spec.terminationGracePeriodSeconds === 'number' && spec.terminationGracePeriodSeconds !== DEFAULT_GRACE_SECONDS;
 }

@@ -68,6 +68,11 @@ export interface Rule {
   id: string;
   summary: string;
   defaultAction: FindingAction;
+  /**
+   * Check the workload as the earlier rules' fixes leave it (when they are active), so what it reports (a grace
+   * period to set) is what the fix pass writes. Its issues' paths must hold on the object as given too.
+   */
+  checkAfterFixes?: boolean;
   check(workload: Workload, ctx: RuleContext): RuleIssue[];
   /**
    * A safe automatic fix, where one exists: edits `podSpec` (a private copy) in place. Called only when

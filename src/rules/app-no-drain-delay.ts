@@ -1,19 +1,19 @@
 import type { V1Container } from '@kubernetes/client-node';
-import { isServing } from '../engine/containers.js';
 import { addDelay, chooseDelayMethod, describeDelay, noDelayAdvice } from '../engine/prestop.js';
 import { proxySidecars, restartsAlways } from '../engine/shutdown.js';
+import { describeRoutes, routesOf, trafficOf } from '../engine/traffic.js';
 import type { Rule, RuleContext, Workload } from '../engine/types.js';
 
 const NO_PROXY_ENV = { proxyEnv: false };
 
-/** Serving regular containers other than proxy sidecars, without a preStop hook. */
+/** Regular containers that receive traffic, other than proxy sidecars, without a preStop hook. */
 function undelayed(w: Workload, ctx: RuleContext) {
   // appPreStopSeconds 0 says no delay is wanted.
   if (!restartsAlways(w.podSpec) || ctx.config.timings.appPreStopSeconds === 0) return [];
   const sidecars = new Set(proxySidecars(w, ctx.config).map((e) => e.container));
   return w.podSpec.containers
     .map((container, index) => ({ container, path: `${w.pointer}/containers/${index}` }))
-    .filter((e) => isServing(e.container) && !sidecars.has(e.container) && !e.container.lifecycle?.preStop);
+    .filter((e) => !sidecars.has(e.container) && !e.container.lifecycle?.preStop && routesOf(w, ctx, e.container.name).length > 0);
 }
 
 function remedy(c: V1Container, ctx: RuleContext): string {
@@ -23,22 +23,26 @@ function remedy(c: V1Container, ctx: RuleContext): string {
   return `Fix: ${describeDelay(method, seconds)}, so endpoints drop the pod before the app stops.`;
 }
 
+/** When the lost requests happen: a bare Pod is never rolled out, only deleted. */
+function whenLost(w: Workload): string {
+  return w.kind === 'Pod' && !w.metadata.ownerReferences?.length
+    ? 'requests fail whenever the pod is deleted (evictions, node drains)'
+    : 'requests fail in every rollout';
+}
+
 export const appNoDrainDelay: Rule = {
   id: 'app-no-drain-delay',
-  summary: 'A serving container without a preStop hook gets SIGTERM while endpoints still route traffic to it.',
+  summary: 'A container that receives Service traffic has no preStop hook: it gets SIGTERM while endpoints still route to it.',
   defaultAction: 'warn',
   check(w, ctx) {
-    return undelayed(w, ctx).map((e) => {
-      const port = e.container.ports!.find((p) => (p.protocol ?? 'TCP') === 'TCP')!;
-      return {
-        container: e.container.name,
-        path: `${e.path}/lifecycle/preStop`,
-        message:
-          `container '${e.container.name}' (port ${port.containerPort}) has no preStop: SIGTERM comes while traffic still does. ` +
-          `Endpoints and load balancers take seconds to drop a terminating pod, so requests fail in every rollout. ` +
-          remedy(e.container, ctx),
-      };
-    });
+    const traffic = trafficOf(w, ctx);
+    return undelayed(w, ctx).map((e) => ({
+      container: e.container.name,
+      path: `${e.path}/lifecycle/preStop`,
+      message:
+        `container '${e.container.name}' ${describeRoutes(traffic, routesOf(w, ctx, e.container.name))} but has no preStop: ` +
+        `SIGTERM comes while endpoints still route to it, so ${whenLost(w)}. ${remedy(e.container, ctx)}`,
+    }));
   },
   fix(spec, ctx, w) {
     for (const { container } of undelayed(w, ctx)) {

@@ -1,30 +1,59 @@
-import { DEFAULT_GRACE_SECONDS, gracePeriodSeconds, requiredGrace } from '../engine/shutdown.js';
-import type { Rule } from '../engine/types.js';
+import { DEFAULT_GRACE_SECONDS, graceSetExplicitly, gracePeriodSeconds, requiredGrace, type GraceNeed } from '../engine/shutdown.js';
+import type { Rule, Workload } from '../engine/types.js';
+import type { V1PodSpec } from '@kubernetes/client-node';
+
+/**
+ * An explicit grace period that outlasts every preStop hook is a person's choice: the rest of the need is
+ * Gracekeeper's estimate (drain and proxy shutdown times from its config), so it is reported, never overridden.
+ */
+function keepsUserChoice(spec: V1PodSpec, need: GraceNeed): boolean {
+  return graceSetExplicitly(spec) && gracePeriodSeconds(spec) > need.longestHook;
+}
+
+function whenCut(w: Workload): string {
+  return w.kind === 'Pod' && !w.metadata.ownerReferences?.length
+    ? 'whenever the pod is deleted (evictions, node drains)'
+    : 'whenever a pod stops (rollouts, scale-down, node drains)';
+}
 
 export const gracePeriodTooShort: Rule = {
   id: 'grace-period-too-short',
   summary: 'terminationGracePeriodSeconds does not cover the preStop hooks, the drain and the proxy shutdown.',
   defaultAction: 'warn',
+  // Sized on the pod as the earlier fixes leave it, so audit states the number mutate writes.
+  checkAfterFixes: true,
   check(w, ctx) {
     const current = gracePeriodSeconds(w.podSpec);
-    const need = requiredGrace(w, ctx.config);
+    const need = requiredGrace(w, ctx);
     if (current >= need.seconds) return [];
-    const defaulted =
-      current === DEFAULT_GRACE_SECONDS ? ` (${DEFAULT_GRACE_SECONDS}s is also what the API server sets when it is absent)` : '';
+    const assumption = need.assumesDrain ? ' (timings.drainSeconds, an estimate)' : '';
+    const shortfall =
+      `terminationGracePeriodSeconds ${current}s` +
+      (graceSetExplicitly(w.podSpec) ? ' (set explicitly)' : w.podSpec.terminationGracePeriodSeconds === undefined ? ' (absent: the API server sets 30s)' : ` (the ${DEFAULT_GRACE_SECONDS}s default)`) +
+      ` is shorter than the ${need.seconds}s shutdown may take: '${need.container}' ${need.detail}${assumption}.`;
+    if (keepsUserChoice(w.podSpec, need)) {
+      return [
+        {
+          container: need.container,
+          path: `${w.pointer}/terminationGracePeriodSeconds`,
+          warnOnly: true,
+          message:
+            `${shortfall} If it needs that long, the kubelet kills it ${whenCut(w)}. ` +
+            `Raise it to ${need.seconds} if so; an explicit value is left unchanged by the fix.`,
+        },
+      ];
+    }
     return [
       {
         container: need.container,
         path: `${w.pointer}/terminationGracePeriodSeconds`,
-        message:
-          `terminationGracePeriodSeconds ${current}s is shorter than the ${need.seconds}s shutdown needs. ` +
-          `The kubelet kills '${need.container}' (${need.detail}) before it is done, cutting off in-flight work ` +
-          `whenever a pod stops (rollouts, scale-down, node drains). Fix: set it to ${need.seconds}${defaulted}.`,
+        message: `${shortfall} The kubelet kills it before it is done, cutting off in-flight work ${whenCut(w)}. Fix: set it to ${need.seconds}.`,
       },
     ];
   },
   fix(spec, ctx, w) {
-    const need = requiredGrace(w, ctx.config).seconds;
+    const need = requiredGrace(w, ctx);
     // Never lower: a longer grace period is the user's choice and harmless.
-    if (gracePeriodSeconds(spec) < need) spec.terminationGracePeriodSeconds = need;
+    if (gracePeriodSeconds(spec) < need.seconds && !keepsUserChoice(spec, need)) spec.terminationGracePeriodSeconds = need.seconds;
   },
 };

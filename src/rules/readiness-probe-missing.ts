@@ -1,38 +1,54 @@
 import type { V1Container } from '@kubernetes/client-node';
-import { containerEntries, isProxy, isServing } from '../engine/containers.js';
-import type { Rule } from '../engine/types.js';
+import { isProxy } from '../engine/containers.js';
+import { restartsAlways } from '../engine/shutdown.js';
+import { describeRoutes, routesOf, trafficOf, type Route } from '../engine/traffic.js';
+import type { Rule, RuleContext, Workload } from '../engine/types.js';
 
-/** A serving app container without a readiness probe receives traffic before it can answer. */
-function needsProbe(c: V1Container, isProxyContainer: boolean): boolean {
-  return !c.readinessProbe && isServing(c) && !isProxyContainer;
+/** App containers that receive traffic and have no readiness probe, with their routes. */
+function unprobed(w: Workload, ctx: RuleContext) {
+  if (!restartsAlways(w.podSpec)) return [];
+  return w.podSpec.containers
+    .map((container, index) => ({ container, index, routes: routesOf(w, ctx, container.name) }))
+    .filter((e) => e.routes.length > 0 && !e.container.readinessProbe && !isProxy(e.container, w, ctx.config));
+}
+
+/** The port a probe should check: the first port a Service is known to route to, by name when it targets one. */
+function probePort(routes: readonly Route[]): number | string {
+  const route = routes[0]!;
+  return route.portName ?? route.containerPort;
+}
+
+function advice(routes: readonly Route[], known: boolean): string {
+  if (!known) {
+    return 'Add one on the port your Service targets (no automatic fix: which port carries traffic is not known).';
+  }
+  return `Fix: tcpSocket on port ${probePort(routes)}, or better an HTTP check of the app's own readiness.`;
 }
 
 export const readinessProbeMissing: Rule = {
   id: 'readiness-probe-missing',
-  summary: 'A serving container has no readinessProbe, so it gets traffic before it is ready and during rollouts.',
+  summary: 'A container that receives Service traffic has no readinessProbe, so it gets traffic before it can answer.',
   defaultAction: 'warn',
   check(w, ctx) {
-    return containerEntries(w.podSpec, w.pointer)
-      .filter((e) => !e.init && needsProbe(e.container, isProxy(e.container, w, ctx.config)))
-      .map((e) => {
-        const port = e.container.ports!.find((p) => (p.protocol ?? 'TCP') === 'TCP')!;
-        return {
-          container: e.container.name,
-          path: `${e.path}/readinessProbe`,
-          message:
-            `container '${e.container.name}' serves port ${port.containerPort} but has no readinessProbe: ` +
-            `it receives traffic before it can answer. Add one (fix: tcpSocket on port ${port.containerPort}).`,
-        };
-      });
+    const traffic = trafficOf(w, ctx);
+    return unprobed(w, ctx).map((e) => ({
+      container: e.container.name,
+      path: `${w.pointer}/containers/${e.index}/readinessProbe`,
+      message:
+        `container '${e.container.name}' ${describeRoutes(traffic, e.routes)} but has no readinessProbe: ` +
+        `endpoints send it requests as soon as it starts, before it can answer. ${advice(e.routes, traffic.basis === 'services')}`,
+    }));
   },
   fix(spec, ctx, w) {
-    for (const c of spec.containers) {
-      if (!needsProbe(c, isProxy(c, w, ctx.config))) continue;
-      const port = c.ports!.find((p) => (p.protocol ?? 'TCP') === 'TCP')!;
+    // Never probe a port that is not known to carry traffic: a probe on a port nothing listens on keeps the pod
+    // unready forever, an outage made by the fix.
+    if (trafficOf(w, ctx).basis !== 'services') return;
+    for (const e of unprobed(w, ctx)) {
+      const c: V1Container = spec.containers[e.index]!;
       // The API server defaults probe fields before mutating webhooks run, and validates after them; give
       // the defaulted values explicitly so a re-invocation sees the same object and the patch stays stable.
       c.readinessProbe = {
-        tcpSocket: { port: port.name ?? port.containerPort },
+        tcpSocket: { port: probePort(e.routes) },
         periodSeconds: 5,
         timeoutSeconds: 1,
         successThreshold: 1,

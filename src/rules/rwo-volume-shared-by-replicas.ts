@@ -1,7 +1,7 @@
 import { desiredReplicas, resolveRollingUpdate } from '../engine/replicas.js';
 import type { Rule, RuleIssue, Workload } from '../engine/types.js';
 
-const KINDS = new Set(['Deployment', 'ReplicaSet', 'ReplicationController']);
+const KINDS = new Set(['Deployment', 'ReplicaSet', 'ReplicationController', 'StatefulSet', 'DaemonSet']);
 
 /**
  * Access modes that forbid attaching to a second node (ReadWriteOnce) or using from a second pod
@@ -10,16 +10,29 @@ const KINDS = new Set(['Deployment', 'ReplicaSet', 'ReplicationController']);
  */
 const SINGLE_ATTACH = ['ReadWriteOnce', 'ReadWriteOncePod'];
 
-/** Why two pods of this workload can exist at the same time; undefined when they cannot. */
-function overlap(w: Workload): { replicas: number; surge: number } | undefined {
+interface Overlap {
+  replicas: number;
+  surge: number;
+  /** A DaemonSet: one pod per node, so the pods are on different nodes by construction. */
+  perNode: boolean;
+}
+
+/**
+ * Why two pods of this workload can exist at the same time; undefined when they cannot. A StatefulSet replaces
+ * its pods one at a time and never surges, so only several replicas overlap (volumeClaimTemplates give each its
+ * own claim; a claim in the template's volumes is shared by all).
+ */
+function overlap(w: Workload): Overlap | undefined {
+  if (w.kind === 'DaemonSet') return { replicas: 0, surge: 0, perNode: true };
   const replicas = desiredReplicas(w)!;
   if (replicas <= 0) return undefined;
   const surge = resolveRollingUpdate(w)?.surge ?? 0;
-  if (replicas > 1 || surge > 0) return { replicas, surge };
+  if (replicas > 1 || surge > 0) return { replicas, surge, perNode: false };
   return undefined;
 }
 
-const pods = (o: { replicas: number }) => (o.replicas > 1 ? `its ${o.replicas} replicas` : 'the old and the surge pod');
+const pods = (o: Overlap) =>
+  o.perNode ? 'the pods it runs on each node' : o.replicas > 1 ? `its ${o.replicas} replicas` : 'the old and the surge pod';
 
 function accessModes(pvc: unknown): string[] {
   const modes = (pvc as { spec?: { accessModes?: unknown } } | undefined)?.spec?.accessModes;
@@ -53,14 +66,18 @@ export const rwoVolumeSharedByReplicas: Rule = {
       }
       const mode = SINGLE_ATTACH.find((m) => accessModes(lookup.value).includes(m));
       if (!mode) return;
-      const who =
-        o.replicas > 1
+      const who = o.perNode
+        ? 'the DaemonSet runs one pod per node, each mounting it'
+        : o.replicas > 1
           ? `${o.replicas} replicas mount it`
           : `a rolling update starts the new pod (maxSurge ${o.surge}) while the old one still holds it`;
-      const fix =
-        o.replicas > 1
-          ? 'Use a StatefulSet with volumeClaimTemplates (one PVC per pod) or a ReadWriteMany volume.'
-          : 'Use strategy Recreate for this single replica, or a StatefulSet with volumeClaimTemplates.';
+      const fix = o.perNode
+        ? 'Use a node-local volume (hostPath, local PV) or a ReadWriteMany volume.'
+        : o.replicas > 1
+          ? w.kind === 'StatefulSet'
+            ? 'Move it to volumeClaimTemplates (one PVC per pod) or use a ReadWriteMany volume.'
+            : 'Use a StatefulSet with volumeClaimTemplates (one PVC per pod) or a ReadWriteMany volume.'
+          : 'Use strategy Recreate (or RollingUpdate with maxSurge: 0, maxUnavailable: 1) for this single replica.';
       issues.push({
         path,
         message:

@@ -1,4 +1,5 @@
 import { containerEntries, runsAlongsideApp } from '../engine/containers.js';
+import { serviceName, serviceSelects } from '../engine/traffic.js';
 import type { Rule, RuleIssue, Workload } from '../engine/types.js';
 import { isObject } from '../engine/workload.js';
 
@@ -19,14 +20,6 @@ function declaredPorts(w: Workload): DeclaredPort[] {
     .map((p) => ({ name: p.name ?? undefined, containerPort: p.containerPort, protocol: p.protocol ?? 'TCP' }));
 }
 
-/** Whether the Service's selector (non-empty; ExternalName Services have none) matches these pod labels. */
-function selects(service: Record<string, unknown>, labels: Record<string, string>): boolean {
-  const spec = isObject(service.spec) ? service.spec : {};
-  if (spec.type === 'ExternalName' || !isObject(spec.selector)) return false;
-  const entries = Object.entries(spec.selector);
-  return entries.length > 0 && entries.every(([k, v]) => labels[k] === v);
-}
-
 export const serviceTargetPortUnmatched: Rule = {
   id: 'service-target-port-unmatched',
   summary: "A Service selecting the workload targets a port (number or name) that none of its containers declares.",
@@ -41,8 +34,8 @@ export const serviceTargetPortUnmatched: Rule = {
     const path = `${w.pointer}/containers/0/ports`;
     const issues: RuleIssue[] = [];
     for (const service of services.value as unknown[]) {
-      if (!isObject(service) || !selects(service, labels)) continue;
-      const name = isObject(service.metadata) ? String(service.metadata.name ?? '(unnamed)') : '(unnamed)';
+      if (!isObject(service) || !serviceSelects(service, labels)) continue;
+      const name = serviceName(service);
       const ports = isObject(service.spec) && Array.isArray(service.spec.ports) ? service.spec.ports : [];
       for (const port of ports) {
         if (!isObject(port)) continue;

@@ -1,6 +1,6 @@
 import { delimiter } from 'node:path';
 import type { Logger } from 'pino';
-import { OfflineClusterView } from '../cluster/offline.js';
+import { DisabledClusterView } from '../cluster/disabled.js';
 import type { ClusterView, ClusterViewSource, ClusterViewState } from '../cluster/view.js';
 import type { PolicyConfig } from '../config/policy.js';
 import type { ServerConfig } from '../config/server.js';
@@ -16,12 +16,12 @@ export interface ClusterViewHandle {
 }
 
 /**
- * Disabled: an empty offline view, so rules that need other objects report "unknown" warnings and versions come
- * from policy.kubernetesVersion (rebuilt on config reload).
+ * Disabled: a view that knows nothing, so rules that need other objects report "unknown" warnings or use their
+ * documented defaults, and versions come from policy.kubernetesVersion (rebuilt on config reload).
  */
 export function disabledClusterView(): ClusterViewHandle {
   return {
-    viewFor: (policy) => new OfflineClusterView([], policy.kubernetesVersion),
+    viewFor: (policy) => new DisabledClusterView(policy.kubernetesVersion),
     state: () => 'disabled',
     start: async () => {},
     stop: async () => {},

@@ -9,7 +9,8 @@ import type { Rule } from '../../src/engine/types.js';
 import { RULE_IDS } from '../../src/rules/index.js';
 import { cli } from '../helpers/cli.js';
 
-// A serving container without readinessProbe: readiness-probe-missing (the engine's model rule) always finds it.
+// A container with a port and no readinessProbe: readiness-probe-missing (the engine's model rule) always finds it,
+// whether SERVICE (which routes to it) is given or not (then its port is assumed to receive traffic).
 const WEB = `apiVersion: apps/v1
 kind: Deployment
 metadata:
@@ -18,6 +19,7 @@ metadata:
 spec:
   replicas: 2
   template:
+    metadata: {labels: {app: web}}
     spec:
       containers:
         - name: web
@@ -93,7 +95,7 @@ t.test('exit 1 on a deny finding', async (t) => {
   const r = await cli(['audit', '-c', join(dir, 'config.yaml'), join(dir, 'web.yaml')]);
   t.equal(r.code, 1);
   t.match(r.stdout, /DENY {2}readiness-probe-missing \(container web/);
-  t.match(r.stdout, new RegExp(`at ${join(dir, 'web.yaml')}:11 /spec/template/spec/containers/0/readinessProbe`), 'file:line of the container');
+  t.match(r.stdout, new RegExp(`at ${join(dir, 'web.yaml')}:12 /spec/template/spec/containers/0/readinessProbe`), 'file:line of the container');
 });
 
 t.test('a syntax error names file and line, exits 2, and the other files are still audited', async (t) => {
@@ -118,7 +120,7 @@ t.test('a workload of the wrong shape is an input error naming file:line and fie
   t.equal(r.code, 2);
   const lines = r.stderr.trim().split('\n');
   t.equal(lines.length, 1, 'one line');
-  t.match(lines[0], /^error: <stdin>:(13|14): Deployment: spec\.template\.spec\.containers\[0\]\.ports/);
+  t.match(lines[0], /^error: <stdin>:(14|15): Deployment: spec\.template\.spec\.containers\[0\]\.ports/);
   t.match(r.stdout, /Deployment shop\/web/, 'the other document is audited');
   t.notMatch(r.stdout, /shop\/bad/);
 });
@@ -148,7 +150,7 @@ t.test('--output json follows the schema and its summary agrees with the finding
     container: 'web',
     path: '/spec/template/spec/containers/0/readinessProbe',
     file: join(dir, 'a.yaml'),
-    line: 11,
+    line: 12,
     fixable: true,
   });
   t.match(errors, [{ code: 'MANIFEST_SYNTAX', where: `${join(dir, 'b.yaml')}:5` }]);
@@ -196,11 +198,12 @@ t.test('an empty directory and a missing path are input errors; other inputs are
   t.match(r.stdout, /Deployment shop\/web/);
 });
 
+/** A bare Pod SERVICE routes to (label app: web), on a port it does not declare: traffic still reaches it. */
 function podJson(name: string) {
   return {
     apiVersion: 'v1',
     kind: 'Pod',
-    metadata: { name, namespace: 'shop' },
+    metadata: { name, namespace: 'shop', labels: { app: 'web' } },
     spec: { containers: [{ name, image: 'example/api:1.0', ports: [{ containerPort: 9000 }] }] },
   };
 }

@@ -11,16 +11,23 @@ import { contextFor } from '../helpers/engine.js';
 
 const fixture = (name: string) => parse(readFileSync(new URL(`../fixtures/engine/${name}`, import.meta.url), 'utf8'));
 const pod = fixture('web-with-cloud-sql-proxy.pod.yaml') as KubeObject;
+// The Service that routes to the Pod, as the live view would know it: traffic reaches port 'http' of 'web'.
+const service = {
+  apiVersion: 'v1',
+  kind: 'Service',
+  metadata: { name: 'web', namespace: 'shop' },
+  spec: { selector: { app: 'web' }, ports: [{ port: 80, targetPort: 'http' }] },
+} as KubeObject;
 const SHUTDOWN_RULES = ['proxy-sidecar-no-prestop', 'app-no-drain-delay', 'readiness-probe-missing', 'grace-period-too-short'];
 
 for (const variant of ['native-sidecar', 'prestop', 'kubelet-1.28']) {
   t.test(`every rule on the defaulted app + cloud-sql-proxy Pod (${variant})`, async (t) => {
     const { config, fixed } = fixture(`web-with-cloud-sql-proxy.${variant}.fixed.yaml`);
-    const result = evaluate(pod, RULES, contextFor([], config), { fix: true })!;
+    const result = evaluate(pod, RULES, contextFor([service], config), { fix: true })!;
     const applied = jsonpatch.applyPatch(structuredClone(pod), result.patch, true, false).newDocument;
     t.same(applied, fixed, 'one patch gives the expected Pod');
     t.same(result.fixed, fixed, 'the engine returns the same fixed Pod');
-    const again = evaluate(applied, RULES, contextFor([], config), { fix: true })!;
+    const again = evaluate(applied, RULES, contextFor([service], config), { fix: true })!;
     t.same(again.patch, [], 're-evaluating the fixed Pod yields an empty patch');
     if (variant === 'kubelet-1.28') {
       // No sleep action and no shell in the app image: the app's finding stays, and is not listed as a fix.
@@ -36,9 +43,9 @@ for (const variant of ['native-sidecar', 'prestop', 'kubelet-1.28']) {
 function podWith(spec: Record<string, unknown>): KubeObject {
   return { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p' }, spec };
 }
-const config = contextFor().config;
-const need = (spec: Record<string, unknown>) => requiredGrace(toWorkload(podWith(spec))!, config);
-const app = { name: 'app', image: 'example/app:1', lifecycle: { preStop: { sleep: { seconds: 5 } } } };
+const need = (spec: Record<string, unknown>, objects: KubeObject[] = []) => requiredGrace(toWorkload(podWith(spec))!, contextFor(objects));
+// No Service given: a declared TCP port is assumed to receive traffic, so the app drains.
+const app = { name: 'app', image: 'example/app:1', ports: [{ containerPort: 8080 }], lifecycle: { preStop: { sleep: { seconds: 5 } } } };
 const proxy = (name: string, extra: Record<string, unknown> = {}) => ({
   name,
   image: 'gcr.io/cloud-sql-connectors/cloud-sql-proxy:2.14.1',
@@ -47,7 +54,14 @@ const proxy = (name: string, extra: Record<string, unknown> = {}) => ({
 
 t.test('required grace follows the kubelet termination order', async (t) => {
   t.equal(need({ containers: [app] }).seconds, 30, 'app alone: preStop 5 + drain 25');
-  t.equal(need({ containers: [{ name: 'worker', image: 'w:1' }] }).seconds, 25, 'worker without preStop: drain only');
+  t.equal(need({ containers: [{ name: 'worker', image: 'w:1' }] }).seconds, 0, 'worker without port or preStop: nothing to wait for');
+  t.equal(
+    need({ containers: [{ name: 'worker', image: 'w:1', lifecycle: { preStop: { sleep: { seconds: 5 } } } }] }).seconds,
+    6,
+    'worker with a preStop but no traffic: the hook must end before the grace period',
+  );
+  const other = { apiVersion: 'v1', kind: 'Service', metadata: { name: 'other' }, spec: { selector: { app: 'other' }, ports: [{ port: 80 }] } };
+  t.equal(need({ containers: [app] }, [other]).seconds, 6, 'known Services route nothing to the app: no drain, only its hook');
   t.equal(
     need({ containers: [app, proxy('db', { lifecycle: { preStop: { sleep: { seconds: 30 } } } })] }).seconds,
     35,
@@ -80,7 +94,7 @@ t.test('required grace follows the kubelet termination order', async (t) => {
     30,
     'a non-proxy native sidecar without preStop adds nothing',
   );
-  const pgbouncer = { name: 'pgbouncer', image: 'bitnami/pgbouncer:1.23.1' };
+  const pgbouncer = { name: 'pgbouncer', image: 'bitnami/pgbouncer:1.23.1', ports: [{ containerPort: 6432 }] };
   t.equal(need({ containers: [pgbouncer] }).seconds, 25, 'a pod made of a proxy alone drains like an app');
 });
 
@@ -115,4 +129,33 @@ t.test('a sleep action never exceeds the grace period, even with grace-period-to
   const spec = (result.fixed as { spec: { terminationGracePeriodSeconds: number; containers: Array<{ lifecycle?: unknown }> } }).spec;
   t.same(spec.containers[1]!.lifecycle, { preStop: { sleep: { seconds: 65 } } }, 'the proxy outlives preStop 5 + drain 60');
   t.equal(spec.terminationGracePeriodSeconds, 65, 'raised to the sleep, which the API server requires');
+});
+
+t.test('audit states the grace period mutate writes, sized after the other fixes', async (t) => {
+  // The app has no preStop yet: on the object as given the default 30s covers a 30s drain, but the fix adds a 5s
+  // preStop first, so mutate writes 5 + 30. Audit must say that number, not 30 or nothing.
+  const deployment = {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: 'web', namespace: 'shop' },
+    spec: {
+      replicas: 2,
+      selector: { matchLabels: { app: 'web' } },
+      template: {
+        metadata: { labels: { app: 'web' } },
+        spec: { containers: [{ name: 'web', image: 'example/web:1', ports: [{ name: 'http', containerPort: 8080 }] }] },
+      },
+    },
+  } as KubeObject;
+  const ctx = contextFor([{ ...service, metadata: { name: 'web', namespace: 'shop' } } as KubeObject], { timings: { drainSeconds: 30 } });
+  const audited = evaluate(deployment, RULES, ctx)!;
+  const mutated = evaluate(deployment, RULES, ctx, { fix: true })!;
+  const written = (mutated.fixed as { spec: { template: { spec: { terminationGracePeriodSeconds: number } } } }).spec.template.spec
+    .terminationGracePeriodSeconds;
+  t.equal(written, 35, 'mutate writes preStop 5 + drain 30');
+  const grace = audited.findings.filter((f) => f.rule === 'grace-period-too-short');
+  t.equal(grace.length, 1, 'audit reports the grace period although 30s covers the drain as given');
+  t.match(grace[0]!.message, `Fix: set it to ${written}.`);
+  t.same(audited.fixes, [], 'audit lists no fixes and makes no patch');
+  t.same(audited.patch, []);
 });

@@ -15,7 +15,8 @@ import { contextFor } from '../helpers/engine.js';
  * workload document of the file; the other documents (PVCs, Services) form the offline cluster view.
  * An optional <name>.expect.yaml gives `config` (policy overrides), `findings` (the exact list of this rule's
  * findings, each matched on the fields given; `message` matches as a substring) and, for fixes, `fixed`: the
- * subject after applying the produced patch with every other rule off.
+ * subject after applying the produced patch with every other rule off, or `unfixed: true`: the rule reports but
+ * must not change the object (its fix would be unsafe there).
  */
 const root = fileURLToPath(new URL('../fixtures/rules/', import.meta.url));
 
@@ -23,6 +24,7 @@ interface Expectation {
   config?: unknown;
   findings?: Array<Record<string, string>>;
   fixed?: unknown;
+  unfixed?: boolean;
 }
 
 function load(dir: string, file: string) {
@@ -74,6 +76,7 @@ for (const rule of RULES) {
             }
           });
         }
+        if (expectation.unfixed) t.same(result.patch, [], 'no fix is made');
         if (expectation.fixed !== undefined) {
           fixedChecked++;
           t.ok(rule.fix, 'rule has a fix');

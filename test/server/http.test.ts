@@ -99,9 +99,10 @@ t.test('the health-only app (plain HTTP port) serves no admission endpoint', asy
 });
 
 t.test('metrics: requests, duration, findings, patches, cluster view state, reloads, process', async (t) => {
-  const { app } = testServer({ config: { policy: { rules: onlyRule('readiness-probe-missing', 'deny') } } });
+  // app-no-drain-delay fixes with the cluster view off too (readiness-probe-missing then only warns: no probe is
+  // added on a port not known to carry traffic).
+  const { app } = testServer({ config: { policy: { rules: onlyRule('app-no-drain-delay', 'deny') } } });
   const pod = loadReview('pod-create-proxy.json');
-  delete pod.request.object.spec.containers[0].readinessProbe;
   delete pod.request.object.metadata.ownerReferences; // a bare Pod: deniable
   await post(app, '/mutate', pod);
   await post(app, '/validate', pod);
@@ -115,7 +116,7 @@ t.test('metrics: requests, duration, findings, patches, cluster view state, relo
   t.match(text, /gracekeeper_admission_requests_total\{endpoint="mutate",mode="audit",result="would_patch"\} 1/);
   t.match(text, /gracekeeper_admission_duration_seconds_count\{endpoint="mutate",mode="enforce"\} 1/);
   t.match(text, /gracekeeper_admission_duration_seconds_bucket\{le="0.005",endpoint="validate",mode="enforce"\}/);
-  t.match(text, /gracekeeper_findings_total\{rule="readiness-probe-missing",action="deny"\} 1/, 'findings counted once, from /validate');
+  t.match(text, /gracekeeper_findings_total\{rule="app-no-drain-delay",action="deny"\} 1/, 'findings counted once, from /validate');
   t.match(text, /gracekeeper_patches_total 1/);
   t.match(text, /gracekeeper_cluster_view_state\{state="disabled"\} 1/);
   t.match(text, /gracekeeper_cluster_view_state\{state="synced"\} 0/);

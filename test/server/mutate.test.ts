@@ -137,14 +137,13 @@ t.test('a custom exempt list replaces the default one', async (t) => {
 });
 
 t.test('dryRun: the same answer, marked in the log', async (t) => {
-  const { app, logs } = testServer({ config: { policy: { rules: onlyRule('readiness-probe-missing') } } });
+  const { app, logs } = testServer({ config: { policy: { rules: onlyRule('app-no-drain-delay') } } });
   const review = loadReview(FIXTURE);
-  delete review.request.object.spec.containers[0].readinessProbe;
   const normal = await post(app, '/mutate', review);
   review.request.dryRun = true;
   const dry = await post(app, '/mutate', review);
   t.same(dry.body, normal.body, 'dry run answers exactly as a real request');
-  t.equal(patchOf(dry.body)[0]?.path, '/spec/containers/0/readinessProbe');
+  t.equal(patchOf(dry.body)[0]?.path, '/spec/containers/0/lifecycle');
   const lines = logs().filter((l) => l.msg === 'admission review');
   t.same(lines.map((l) => l.dryRun), [undefined, true]);
 });

@@ -28,7 +28,7 @@ t.test('enforce: a deny finding refuses the Deployment with every problem, conta
   t.equal(s.code, 403);
   t.equal(s.reason, 'Forbidden');
   t.match(s.message, /^Gracekeeper denied Deployment shop\/web: 1 problem\./);
-  t.match(s.message, /- readiness-probe-missing \(container 'app'\): container 'app' serves port 8080 but has no readinessProbe/);
+  t.match(s.message, /- readiness-probe-missing \(container 'app'\): container 'app' is assumed to receive traffic on port 8080 \(the cluster view is off, so no Service is known\) but has no readinessProbe/);
   t.match(s.message, /Add one/, 'says what to do');
   t.match(s.message, /gracekeeper\.io\/skip-reason/, 'says how to exempt');
   t.notOk(body.response.patch, 'validation never patches');
@@ -63,7 +63,7 @@ t.test('warnings on a Pod: warn findings only (the mutating webhook already appl
   const { body } = await post(app, '/validate', review);
   t.equal(body.response.allowed, true);
   t.equal(body.response.warnings?.length, 1);
-  t.match(body.response.warnings?.[0], /^readiness-probe-missing: container 'app' serves port 8080/);
+  t.match(body.response.warnings?.[0], /^readiness-probe-missing: container 'app' is assumed to receive traffic on port 8080/);
 });
 
 t.test('Pods: a bare Pod is denied; a Pod its controller creates is only warned about', async (t) => {
@@ -89,7 +89,7 @@ t.test('audit: never denies; warnings and audit annotations say what would be de
   t.match(body.response.warnings?.[0], /^readiness-probe-missing \(audit: would deny\): container 'app'/);
   allWarningsShort(t, body.response.warnings);
   t.equal(body.response.auditAnnotations?.mode, 'audit');
-  t.match(body.response.auditAnnotations?.['would-deny'], /readiness-probe-missing \(container 'app'\): container 'app' serves port 8080/);
+  t.match(body.response.auditAnnotations?.['would-deny'], /readiness-probe-missing \(container 'app'\): container 'app' is assumed to receive traffic on port 8080/);
   const text = await metrics.registry.metrics();
   t.match(text, /gracekeeper_admission_requests_total\{endpoint="validate",mode="audit",result="would_deny"\} 1/);
   t.match(text, /gracekeeper_findings_total\{rule="readiness-probe-missing",action="deny"\} 1/);
