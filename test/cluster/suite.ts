@@ -13,7 +13,7 @@ import {
   KubernetesObjectApi,
   PatchStrategy,
 } from '@kubernetes/client-node';
-import type { KubernetesObject, V1Deployment, V1Pod } from '@kubernetes/client-node';
+import type { KubernetesObject, V1Deployment, V1Pod, V1Service } from '@kubernetes/client-node';
 import { startControlPlane } from './controlPlane.js';
 import type { ControlPlane } from './controlPlane.js';
 import { sleep, waitFor } from './processes.js';
@@ -77,10 +77,26 @@ export async function startSuite(t: Teardown, opts: SuiteOptions = {}): Promise<
   return suite;
 }
 
-/** Create a namespace (optionally with a gracekeeper.io/mode label) and wait for its default ServiceAccount. */
+/**
+ * Pods of the scenarios carry this label, and every scenario namespace has SERVED_SERVICE selecting it: the
+ * webhook fixes drain delays and probes only where a Service routes traffic, as a real app's Service would.
+ */
+export const SERVED_LABELS = { 'e2e.gracekeeper.io/served': 'true' } as const;
+
+/** The Service in every namespace createNamespace makes: port 80 to the scenario apps' port 8080. */
+export const SERVED_SERVICE: V1Service = {
+  metadata: { name: 'served' },
+  spec: { selector: { ...SERVED_LABELS }, ports: [{ name: 'http', port: 80, targetPort: 8080 }] },
+};
+
+/**
+ * Create a namespace (optionally with a gracekeeper.io/mode label) with SERVED_SERVICE, and wait for its default
+ * ServiceAccount.
+ */
 export async function createNamespace(s: Suite, name: string, mode?: 'enforce' | 'audit' | 'off', extraLabels: Record<string, string> = {}): Promise<void> {
   const labels = { ...extraLabels, ...(mode ? { [MODE_LABEL]: mode } : {}) };
   await s.core.createNamespace({ body: { metadata: { name, labels } } });
+  await s.core.createNamespacedService({ namespace: name, body: SERVED_SERVICE });
   await waitFor(`default ServiceAccount in ${name}`, async () => ((await s.core.readNamespacedServiceAccount({ name: 'default', namespace: name })) ? true : undefined), {
     timeoutMs: 60_000,
   });
@@ -88,7 +104,7 @@ export async function createNamespace(s: Suite, name: string, mode?: 'enforce' |
 
 /** A serving container without readiness probe or preStop: the webhook always has something to fix. */
 export const PROBE_POD: V1Pod = {
-  metadata: { name: 'gracekeeper-probe' },
+  metadata: { name: 'gracekeeper-probe', labels: { ...SERVED_LABELS } },
   spec: { containers: [{ name: 'app', image: 'registry.example/probe:1.0', ports: [{ containerPort: 8080 }] }] },
 };
 
@@ -101,7 +117,7 @@ export function dropsAllPodsDeployment(name: string): V1Deployment {
       strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: '100%', maxSurge: 0 } },
       selector: { matchLabels: { app: name } },
       template: {
-        metadata: { labels: { app: name } },
+        metadata: { labels: { app: name, ...SERVED_LABELS } },
         spec: { containers: [{ name: 'app', image: 'registry.example/web:1.0', ports: [{ containerPort: 8080 }] }] },
       },
     },

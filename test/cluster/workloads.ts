@@ -3,7 +3,7 @@
  * them, Nodes that report a kubelet version, and lookups into the Pods the API server stored.
  */
 import type { V1Container, V1Deployment, V1Node, V1Pod } from '@kubernetes/client-node';
-import { TIMINGS } from './suite.js';
+import { SERVED_LABELS, TIMINGS } from './suite.js';
 
 export const APP: V1Container = { name: 'app', image: 'registry.example/shop:1.0', ports: [{ containerPort: 8080 }] };
 /** The cloud-sql-proxy v2 default image is distroless: no shell, no `sleep` binary. */
@@ -29,7 +29,8 @@ export function deployment(name: string, containers: V1Container[], extra: Parti
     spec: {
       replicas: 1,
       selector: { matchLabels: { app: name } },
-      template: { metadata: { labels: { app: name } }, spec: { containers } },
+      // SERVED_SERVICE routes to it, so the webhook treats port 8080 as receiving traffic.
+      template: { metadata: { labels: { app: name, ...SERVED_LABELS } }, spec: { containers } },
       ...extra,
     },
   };

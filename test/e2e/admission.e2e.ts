@@ -13,6 +13,7 @@ import type { V1Container, V1Deployment, V1Pod, V1StatefulSet } from '@kubernete
 import {
   MODE_LABEL,
   PROBE_POD,
+  SERVED_LABELS,
   TIMINGS,
   apply,
   createNamespace,
@@ -240,7 +241,7 @@ t.test('3. audit: the unsafe Deployment is created with warnings; its Pods are n
   // A Pod created directly in audit mode is admitted unchanged and told what enforce would patch.
   const direct = await s.core.createNamespacedPodWithHttpInfo({
     namespace,
-    body: { metadata: { name: 'direct' }, spec: { containers: [APP, proxy(PROXY_DISTROLESS)] } },
+    body: { metadata: { name: 'direct', labels: { ...SERVED_LABELS } }, spec: { containers: [APP, proxy(PROXY_DISTROLESS)] } },
   });
   assertUntouched(t, direct.data);
   const podWarnings = warningTexts(direct.headers);
@@ -371,7 +372,7 @@ t.test('6. reinvocation: a proxy injected by a later webhook is fixed by ours', 
   const logBefore = webhookLogMark(s);
   const created = await s.core.createNamespacedPod({
     namespace,
-    body: { metadata: { name: 'reinvoked' }, spec: { containers: [APP] } },
+    body: { metadata: { name: 'reinvoked', labels: { ...SERVED_LABELS } }, spec: { containers: [APP] } },
   });
   t.equal(injectorCalls, 1, 'the injector ran once');
   const sidecar = initContainer(created, 'injected-proxy');

@@ -8,7 +8,7 @@ import t from 'tap';
 import { AdmissionregistrationV1Api } from '@kubernetes/client-node';
 import type { V1Pod } from '@kubernetes/client-node';
 import { registerWebhooks } from '../cluster/webhook.js';
-import { createNamespace, denied, startSuite, waitFor, waitForWebhookActive } from '../cluster/suite.js';
+import { SERVED_LABELS, createNamespace, denied, startSuite, waitFor, waitForWebhookActive } from '../cluster/suite.js';
 import { CLUSTER_FILE_TIMEOUT_MS } from '../cluster/timeouts.js';
 
 t.setTimeout(CLUSTER_FILE_TIMEOUT_MS);
@@ -18,7 +18,7 @@ await createNamespace(s, 'fp-enforce', 'enforce');
 await createNamespace(s, 'fp-audit', 'audit');
 
 const pod = (name: string): V1Pod => ({
-  metadata: { name },
+  metadata: { name, labels: { ...SERVED_LABELS } },
   spec: { containers: [{ name: 'app', image: 'registry.example/web:1.0', ports: [{ containerPort: 8080 }] }] },
 });
 
