@@ -189,7 +189,9 @@ t.test('2. unsafe specs are refused at apply time with the rule id', async (t) =
       metadata: { name: 'kv', namespace },
       spec: {
         serviceName: 'kv',
-        replicas: 1,
+        // Several members resolve each other by their per-pod names, which a non-headless Service never gets:
+        // denied. One replica is only a warning (the rule's fixtures cover that).
+        replicas: 3,
         selector: { matchLabels: { app: 'kv' } },
         template: { metadata: { labels: { app: 'kv' } }, spec: { containers: [{ ...APP, name: 'kv' }] } },
       },
