@@ -2,7 +2,6 @@ import jsonpatch from 'fast-json-patch';
 import type { Operation } from 'fast-json-patch';
 import type { V1PodSpec } from '@kubernetes/client-node';
 import type { RuleAction } from '../config/policy.js';
-import { cloneJson } from './clone.js';
 import { isSkipped, readSkip } from './skips.js';
 import type { Finding, FindingAction, KubeObject, Rule, RuleContext, RuleIssue, Workload } from './types.js';
 import { toWorkload, workloadName } from './workload.js';
@@ -128,8 +127,8 @@ function toFindings(
 }
 
 /**
- * A copy of `obj` in which the objects on the way to `pointer` are new and the pod spec at `pointer` is a deep
- * copy; everything else is shared with `obj`, so the copy must not be written outside the pod spec.
+ * A copy of `obj` in which the objects on the way to `pointer` are new and the pod spec at `pointer` is editable
+ * (editablePodSpec); everything else is shared with `obj`, so the copy must not be written outside the pod spec.
  */
 function copyPodSpec(obj: KubeObject, pointer: string): { copy: KubeObject; podSpec: V1PodSpec } {
   const keys = pointer.split('/').slice(1);
@@ -141,7 +140,20 @@ function copyPodSpec(obj: KubeObject, pointer: string): { copy: KubeObject; podS
     parent = child;
   }
   const last = keys.at(-1)!;
-  const podSpec = cloneJson(parent[last]) as V1PodSpec;
+  const podSpec = editablePodSpec(parent[last] as V1PodSpec);
   parent[last] = podSpec;
   return { copy, podSpec };
+}
+
+/**
+ * What fixes may edit in place (the Rule contract): the pod spec, its container lists and each container are new
+ * objects; everything below a container's fields is shared with the input, and fixes replace such fields
+ * (`c.lifecycle = {...}`) instead of editing them. A deep copy cost more than all rules together, and sharing
+ * also lets the diff skip every untouched subtree by identity.
+ */
+function editablePodSpec(spec: V1PodSpec): V1PodSpec {
+  const copy: V1PodSpec = { ...spec };
+  if (Array.isArray(spec.containers)) copy.containers = spec.containers.map((c) => ({ ...c }));
+  if (Array.isArray(spec.initContainers)) copy.initContainers = spec.initContainers.map((c) => ({ ...c }));
+  return copy;
 }

@@ -89,12 +89,11 @@ export function chooseDelayMethod(c: V1Container, ctx: RuleContext, opts: { prox
 export function addDelay(spec: V1PodSpec, c: V1Container, method: DelayMethod, seconds: number): void {
   if (method === 'proxy-env') {
     const value = `${seconds}s`;
-    const existing = (c.env ?? []).filter((e) => e.name === CSQL_MIN_SIGTERM_DELAY_ENV);
-    if (existing.length > 0) {
-      for (const e of existing) e.value = value;
-    } else {
-      c.env = [...(c.env ?? []), { name: CSQL_MIN_SIGTERM_DELAY_ENV, value }];
-    }
+    // env entries are shared with the caller's object (the Rule contract): replace them, never edit them.
+    const env = c.env ?? [];
+    c.env = env.some((e) => e.name === CSQL_MIN_SIGTERM_DELAY_ENV)
+      ? env.map((e) => (e.name === CSQL_MIN_SIGTERM_DELAY_ENV ? { name: e.name, value } : e))
+      : [...env, { name: CSQL_MIN_SIGTERM_DELAY_ENV, value }];
     return;
   }
   const preStop = method === 'sleep-action' ? { sleep: { seconds } } : { exec: { command: ['sleep', String(seconds)] } };

@@ -79,6 +79,9 @@ export interface Rule {
    * `check` reported issues on the workload as fixed so far, so it may assume the problem is present.
    * Must be idempotent: after it, `check` on the result reports nothing. Writes nothing but `podSpec`: the engine
    * copies and diffs only the pod spec, and the rest of `workload.object` is shared with the caller's object.
+   * Within the pod spec, the spec itself, its `containers` and `initContainers` arrays and each container are
+   * private copies; anything deeper (env lists, lifecycle, probes) is shared with the input and must be replaced,
+   * never edited in place (`c.env = c.env.map(...)`, not `c.env[0].value = ...`).
    */
   fix?(podSpec: V1PodSpec, ctx: RuleContext, workload: Workload): void;
 }
