@@ -81,12 +81,10 @@ export async function startKubeProxy(o: KubeProxyOptions): Promise<KubeProxy> {
     cleanupSync();
   };
   try {
+    // Its first sync writes the KUBE-SERVICES chain; /healthz stays 503 until it has seen its Node too.
     await waitFor(
-      'kube-proxy /healthz',
-      async () => {
-        const r = await fetch(`http://127.0.0.1:${healthz}/healthz`, { signal: AbortSignal.timeout(2000) });
-        return r.status === 200 ? true : undefined;
-      },
+      'kube-proxy to sync its iptables rules',
+      async () => (tryRun('iptables', ['-w', '-t', 'nat', '-S', 'KUBE-SERVICES']).ok ? true : undefined),
       { timeoutMs: 60_000, intervalMs: 500, watch: [proc] },
     );
   } catch (err) {

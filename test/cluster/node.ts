@@ -126,6 +126,7 @@ export async function startNode(opts: NodeOptions = {}): Promise<RealNode> {
   };
 
   try {
+    removeKubeChains(); // what a killed run left behind
     parts.network = setupNetwork(log);
     const images = buildImages();
     parts.containerd = await startContainerd({ sandboxImage: images.pause, cniConfDir: parts.network.cniConfDir, log });
@@ -145,7 +146,6 @@ export async function startNode(opts: NodeOptions = {}): Promise<RealNode> {
       controllerManagerArgs: [`--service-cluster-ip-range=${parts.network.serviceCidr}`],
     });
     parts.scheduler = await startScheduler({ binDir, cp: parts.cp, log });
-    parts.kubeProxy = await startKubeProxy({ binDir, cp: parts.cp, nodeName: NODE_NAME, nodeIp: parts.network.nodeIp, podCidr: parts.network.podCidr, log });
     parts.kubelet = await startKubelet({
       binDir,
       cp: parts.cp,
@@ -154,6 +154,7 @@ export async function startNode(opts: NodeOptions = {}): Promise<RealNode> {
       runtimeEndpoint: parts.containerd.endpoint,
       log,
     });
+    parts.kubeProxy = await startKubeProxy({ binDir, cp: parts.cp, nodeName: NODE_NAME, nodeIp: parts.network.nodeIp, podCidr: parts.network.podCidr, log });
     return {
       cp: parts.cp,
       network: parts.network,

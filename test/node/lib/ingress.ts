@@ -1,9 +1,13 @@
 /**
  * A client that routes as an ingress controller does (ingress-nginx, Envoy-based gateways): it watches the
  * Service's EndpointSlices, sends each request to a ready Pod IP round-robin over keep-alive connections
- * (one pool per endpoint), and drops an endpoint from the rotation as soon as it stops being ready; its
- * pooled connections are closed once the requests on them have finished. It never goes through kube-proxy.
+ * (one pool per endpoint), and drops an endpoint from the rotation when it stops being ready; its pooled
+ * connections are closed once the requests on them have finished. It never goes through kube-proxy.
  * No ready endpoint answers 503, as an ingress would.
+ *
+ * Endpoint changes reach the rotation as ingress-nginx applies them: its controller syncs its backends at
+ * most `syncRateLimit` times a second (flag --sync-rate-limit, default 0.3: one sync per 3.3 s at most,
+ * token bucket of 1), so a change waits up to 3.3 s behind the previous sync.
  */
 import { Agent } from 'node:http';
 import { Watch } from '@kubernetes/client-node';
@@ -27,7 +31,16 @@ export interface IngressLoad {
   stop(): Promise<RateLoop['counts']>;
 }
 
-export async function ingressLoad(kc: KubeConfig, namespace: string, service: string, opts: LoadOptions): Promise<IngressLoad> {
+/** ingress-nginx's --sync-rate-limit default. */
+export const INGRESS_NGINX_SYNC_RATE_LIMIT = 0.3;
+
+export async function ingressLoad(
+  kc: KubeConfig,
+  namespace: string,
+  service: string,
+  opts: LoadOptions,
+  syncRateLimit = INGRESS_NGINX_SYNC_RATE_LIMIT,
+): Promise<IngressLoad> {
   const slices = new Map<string, V1EndpointSlice>();
   const upstreams = new Map<string, Upstream>();
   let rotation: Upstream[] = [];
@@ -64,6 +77,21 @@ export async function ingressLoad(kc: KubeConfig, namespace: string, service: st
     }
     rotation = [...upstreams.values()];
   };
+  // Rate-limited sync (token bucket of 1): at once when the last sync is old enough, else at the next slot.
+  const minGapMs = 1000 / syncRateLimit;
+  let lastSync = 0;
+  let scheduled: NodeJS.Timeout | undefined;
+  const sync = (): void => {
+    scheduled = undefined;
+    lastSync = Date.now();
+    recompute();
+  };
+  const requestSync = (): void => {
+    if (scheduled) return;
+    const wait = lastSync + minGapMs - Date.now();
+    if (wait <= 0) sync();
+    else scheduled = setTimeout(sync, wait);
+  };
 
   let synced!: () => void;
   const firstEvent = new Promise<void>((r) => (synced = r));
@@ -75,7 +103,7 @@ export async function ingressLoad(kc: KubeConfig, namespace: string, service: st
       const name = obj.metadata?.name ?? '';
       if (type === 'DELETED') slices.delete(name);
       else slices.set(name, obj);
-      recompute();
+      requestSync();
       synced();
     },
     () => undefined,
@@ -101,6 +129,7 @@ export async function ingressLoad(kc: KubeConfig, namespace: string, service: st
     },
     async stop() {
       const counts = await loop.stop();
+      if (scheduled) clearTimeout(scheduled);
       req.abort();
       for (const u of upstreams.values()) u.agent.destroy();
       return counts;

@@ -17,6 +17,8 @@ export interface LoadCounts {
   failed: number;
   /** Failure reasons and how often each was seen (e.g. "500 database: EOF", "ECONNREFUSED"). */
   reasons: Record<string, number>;
+  /** When each failure happened (ms since the epoch, when the request was sent) and why; the first 500. */
+  failures: { at: number; reason: string }[];
 }
 
 export interface LoadOptions {
@@ -60,7 +62,7 @@ export function get(host: string, port: number, agent: Agent | false, timeoutMs:
 
 /** The fixed-rate loop both generators share: `send` picks the target and performs one request. */
 export class RateLoop {
-  readonly counts: LoadCounts = { sent: 0, ok: 0, failed: 0, reasons: {} };
+  readonly counts: LoadCounts = { sent: 0, ok: 0, failed: 0, reasons: {}, failures: [] };
   private timer: NodeJS.Timeout | undefined;
   private inFlight = 0;
   private readonly pending = new Set<Promise<void>>();
@@ -77,7 +79,8 @@ export class RateLoop {
     this.timer = setInterval(() => this.tick(), interval);
   }
 
-  fail(reason: string): void {
+  fail(reason: string, at = Date.now()): void {
+    if (this.counts.failures.length < 500) this.counts.failures.push({ at, reason });
     this.counts.failed++;
     this.counts.reasons[reason] = (this.counts.reasons[reason] ?? 0) + 1;
   }
@@ -94,10 +97,11 @@ export class RateLoop {
       return;
     }
     this.inFlight++;
+    const at = Date.now();
     const p = this.send()
       .then(
-        (reason) => (reason === undefined ? void this.counts.ok++ : this.fail(reason)),
-        (err: Error) => this.fail(err.message),
+        (reason) => (reason === undefined ? void this.counts.ok++ : this.fail(reason, at)),
+        (err: Error) => this.fail(err.message, at),
       )
       .finally(() => {
         this.inFlight--;

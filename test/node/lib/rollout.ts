@@ -38,6 +38,8 @@ export async function waitRolledOut(kc: KubeConfig, namespace: string, name: str
 }
 
 export interface RolloutMeasure {
+  /** When the restart was sent (ms since the epoch). */
+  t0: number;
   durationS: number;
   service: LoadCounts;
   ingress: LoadCounts;
@@ -49,9 +51,10 @@ export async function measureRollout(kc: KubeConfig, namespace: string, name: st
   const svc = serviceLoad(clusterIp, 80, load);
   const ing = await ingressLoad(kc, namespace, name, load);
   let durationS = 0;
+  let t0 = Date.now();
   try {
     await sleep(2000); // steady state before the rollout
-    const t0 = Date.now();
+    t0 = Date.now();
     await restart(apps, namespace, name);
     await waitRolledOut(kc, namespace, name);
     durationS = (Date.now() - t0) / 1000;
@@ -59,5 +62,5 @@ export async function measureRollout(kc: KubeConfig, namespace: string, name: st
   } finally {
     await Promise.all([svc.stop(), ing.stop()]);
   }
-  return { durationS, service: svc.counts, ingress: ing.loop.counts };
+  return { t0, durationS, service: svc.counts, ingress: ing.loop.counts };
 }

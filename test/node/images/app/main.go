@@ -104,8 +104,16 @@ func main() {
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
 
 	if n := envInt("JOB_QUERIES", 0); n > 0 {
-		// Job mode: a batch task that runs its queries and exits, leaving the proxy behind.
-		for i := 0; i < n; i++ {
+		// Job mode: a batch task that runs its queries and exits, leaving the proxy behind. Like a real
+		// client it retries its first connection for a while (the sidecar may not listen yet).
+		for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+			if _, err := db.query("SELECT 1"); err == nil {
+				break
+			} else if time.Now().After(deadline) {
+				log.Fatalf("database not reachable: %v", err)
+			}
+		}
+		for i := 1; i < n; i++ {
 			if _, err := db.query("SELECT 1"); err != nil {
 				log.Fatalf("query %d: %v", i, err)
 			}
