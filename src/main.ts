@@ -2,6 +2,7 @@
 import type { Server as HttpsServer } from 'node:https';
 import { resolve } from 'node:path';
 import closeWithGrace from 'close-with-grace';
+import type { ClusterViewState } from './cluster/view.js';
 import { readEnvironment, type Environment } from './config/env.js';
 import {
   USAGE,
@@ -12,13 +13,13 @@ import {
   type LoadedServerConfig,
   type ServerConfig,
 } from './config/server.js';
-import { isGracekeeperError } from './errors.js';
+import { ErrorCode, GracekeeperError, isGracekeeperError } from './errors.js';
 import { RULES, RULE_IDS } from './rules/index.js';
 import { buildApp } from './server/app.js';
 import { disabledClusterView, liveClusterView } from './server/cluster-view.js';
 import { configReloader } from './server/config-reload.js';
 import { createLogger, type Logger } from './server/logger.js';
-import { createMetrics } from './server/metrics.js';
+import { createMetrics, type Metrics } from './server/metrics.js';
 import { Readiness } from './server/readiness.js';
 import { LiveSettings } from './server/settings.js';
 import { drainAndClose } from './server/shutdown.js';
@@ -43,6 +44,33 @@ async function tlsFiles(config: ServerConfig, logger: Logger): Promise<TlsFiles>
     `no tls.certFile given: serving a development certificate; its CA is ${resolve(dev.caFile)} (curl --cacert ${dev.caFile})`,
   );
   return { certFile: dev.certFile, keyFile: dev.keyFile, ...clientCa };
+}
+
+/**
+ * The background scan into in-cluster reports (reports.enabled), or undefined. Loaded only when enabled; it
+ * needs the live cluster view (the same kubeconfig, and Services/PVCs/Nodes for the rules).
+ */
+async function backgroundReports(
+  config: ServerConfig,
+  env: Environment,
+  deps: { settings: LiveSettings; viewState: () => ClusterViewState; metrics: Metrics; logger: Logger },
+): Promise<{ start(): void; stop(): Promise<void> } | undefined> {
+  if (!config.reports.enabled) return undefined;
+  if (!clusterViewEnabled(config, env)) {
+    throw new GracekeeperError(ErrorCode.ConfigInvalid, 'needs the live cluster view: set clusterView.enabled (or run in a cluster, or give a kubeconfig)', 'config.reports.enabled');
+  }
+  const { createBackgroundReports } = await import('./reports/start.js');
+  const { settings } = deps;
+  return createBackgroundReports({
+    config,
+    settings: () => {
+      const admission = settings.admission();
+      return { rules: admission.engine.rules, context: admission.engine.context, modes: admission.modes };
+    },
+    viewState: deps.viewState,
+    metrics: deps.metrics,
+    logger: deps.logger,
+  });
 }
 
 async function main(): Promise<void> {
@@ -84,6 +112,13 @@ async function main(): Promise<void> {
   const metrics = createMetrics({ clusterViewState: () => cluster.state() });
   const readiness = new Readiness({ certificateLoaded: () => true, clusterViewState: () => cluster.state(), configStatus: () => configStatus });
   const settings = new LiveSettings(config, { rules: RULES, ownNamespace: env.POD_NAMESPACE, clusterView: (p) => cluster.viewFor(p) });
+  let reports: { start(): void; stop(): Promise<void> } | undefined;
+  try {
+    reports = await backgroundReports(config, env, { settings, viewState: () => cluster.state(), metrics, logger });
+  } catch (e) {
+    if (isGracekeeperError(e)) fail(e.message, EXIT_CONFIG);
+    throw e;
+  }
 
   const { server } = config;
   const app = buildApp({
@@ -138,7 +173,7 @@ async function main(): Promise<void> {
     await drainAndClose({
       readiness,
       delayMs: err ? 0 : server.shutdownDelaySeconds * 1000,
-      close: [() => app.close(), ...(health ? [() => health.close()] : []), () => cluster.stop()],
+      close: [() => app.close(), ...(health ? [() => health.close()] : []), ...(reports ? [() => reports.stop()] : []), () => cluster.stop()],
       logger,
     });
   });
@@ -152,6 +187,7 @@ async function main(): Promise<void> {
   certificates.start();
   reloader?.start();
   void cluster.start();
+  reports?.start();
   logger.info(
     {
       mode: config.mode,

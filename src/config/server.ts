@@ -60,6 +60,19 @@ export const ServerConfigSchema = Type.Object(
       },
       { default: {}, additionalProperties: false },
     ),
+    reports: Type.Object(
+      {
+        enabled: Type.Boolean({ default: false, description: 'background scan of opted-in namespaces into one report per namespace (needs the live cluster view)' }),
+        format: Type.Union([Type.Literal('openreports'), Type.Literal('wgpolicyk8s')], {
+          default: 'openreports',
+          description: 'openreports: openreports.io/v1alpha1 Report; wgpolicyk8s: wgpolicyk8s.io/v1alpha2 PolicyReport',
+        }),
+        resyncSeconds: Int(300, 10, 86400, 'full scan (every workload re-evaluated, every report compared) this often'),
+        debounceSeconds: Int(5, 0, 3600, 'after a workload or namespace changes: rescan its namespace once it has been quiet this long'),
+        maxResults: Int(1000, 1, 10000, 'results kept per report (fail before warn before error); the summary still counts all'),
+      },
+      { default: {}, additionalProperties: false },
+    ),
     logLevel: LogLevel,
     policy: Type.Optional(Type.Unknown()),
   },
@@ -224,7 +237,7 @@ export const RELOADABLE_FIELDS = ['mode', 'exemptNamespaces', 'logLevel', 'polic
 /** Top-level and section fields whose values differ and take effect only at restart. */
 export function restartOnlyChanges(before: ServerConfig, after: ServerConfig): string[] {
   const changed: string[] = [];
-  for (const section of ['server', 'tls', 'clusterView'] as const) {
+  for (const section of ['server', 'tls', 'clusterView', 'reports'] as const) {
     const a = before[section] as Record<string, unknown>;
     const b = after[section] as Record<string, unknown>;
     for (const key of Object.keys(b)) if (JSON.stringify(a[key]) !== JSON.stringify(b[key])) changed.push(`${section}.${key}`);

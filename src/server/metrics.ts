@@ -15,6 +15,9 @@ export interface Metrics {
   patches: Counter;
   configReloads: Counter<'result'>;
   certificateReloads: Counter<'result'>;
+  /** The background scan (reports.enabled): current findings, and report writes. */
+  reportFindings: Gauge<'namespace' | 'rule' | 'action'>;
+  reportWrites: Counter<'operation' | 'result'>;
 }
 
 export interface MetricsOptions {
@@ -64,6 +67,18 @@ export function createMetrics(options: MetricsOptions): Metrics {
       name: 'gracekeeper_certificate_reloads_total',
       help: 'Serving certificate reloads, by result; a failed reload keeps the previous certificate.',
       labelNames: ['result'],
+      registers,
+    }),
+    reportFindings: new Gauge({
+      name: 'gracekeeper_report_findings',
+      help: 'Findings of the background scan now, by namespace, rule and action (deny, warn; error for workloads the rules cannot read, rule workload-unreadable). Only with reports.enabled; a namespace that opts out loses its series.',
+      labelNames: ['namespace', 'rule', 'action'],
+      registers,
+    }),
+    reportWrites: new Counter({
+      name: 'gracekeeper_report_writes_total',
+      help: 'Reports written by the background scan, by operation (create, update, delete) and result (success, failure); unchanged reports are not written.',
+      labelNames: ['operation', 'result'],
       registers,
     }),
   };

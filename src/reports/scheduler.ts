@@ -1,0 +1,234 @@
+import type { KubernetesObject } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import type { ModeSettings } from '../admission/mode.js';
+import type { ClusterViewState } from '../cluster/view.js';
+import type { Rule, RuleContext } from '../engine/types.js';
+import { UNREADABLE_POLICY, buildReport, type ReportObject, type ScannedWorkload } from './builder.js';
+import type { ReportFormat } from './format.js';
+import { namespaceMode } from './namespaces.js';
+import { reportedItself, scanWorkload } from './scan.js';
+import type { ReportWriter, SyncResult } from './writer.js';
+
+/** What the scheduler reads of the informers (informers.ts; a map in unit tests). */
+export interface WorkloadCache {
+  listed(): boolean;
+  namespaces(): readonly KubernetesObject[];
+  workloads(namespace: string): readonly KubernetesObject[];
+  workloadNamespaces(): Set<string>;
+}
+
+export interface ScanSettings {
+  rules: readonly Rule[];
+  context: RuleContext;
+  modes: ModeSettings;
+}
+
+/** Current findings of one namespace, by rule and action (undefined: none, the namespace is not scanned). */
+export type NamespaceCounts = Map<string, { rule: string; action: string; count: number }>;
+
+export interface SchedulerOptions {
+  cache: WorkloadCache;
+  writer: Pick<ReportWriter, 'sync' | 'refresh'>;
+  /** Read at each scan: a config reload applies at the next one. */
+  settings(): ScanSettings;
+  /** The live cluster view's state: the first scan waits until it is no longer syncing. */
+  viewState(): ClusterViewState;
+  format: ReportFormat;
+  maxResults: number;
+  resyncMs: number;
+  debounceMs: number;
+  logger: Logger;
+  onCounts?(namespace: string, counts: NamespaceCounts | undefined): void;
+  onScan?(kind: 'full' | 'changes', namespaces: number, workloads: number, written: SyncResult | undefined, error?: Error): void;
+  /** Give the event loop back after this much evaluation (admission requests share it). Default 20 ms. */
+  sliceMs?: number;
+}
+
+interface Memo {
+  resourceVersion: string;
+  scanned: ScannedWorkload | null;
+}
+
+const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/**
+ * Drives the background scan: a full scan once the informers and the cluster view have synced and then every
+ * `resyncMs` (every workload re-evaluated, so changes to Services, PVCs, Nodes and policy show up within one
+ * resync; every report compared, orphans removed); and, `debounceMs` after the last change to a namespace or
+ * its workloads, a scan of the namespaces that changed (unchanged workloads answered from a memo keyed by
+ * resourceVersion). One scan runs at a time; evaluation yields to the event loop every `sliceMs`.
+ */
+export class ReportScheduler {
+  private readonly dirty = new Set<string>();
+  private fullWanted = true;
+  private running: Promise<void> | undefined;
+  private debounceTimer: NodeJS.Timeout | undefined;
+  private resyncTimer: NodeJS.Timeout | undefined;
+  private readyTimer: NodeJS.Timeout | undefined;
+  private memo = new Map<string, Memo>();
+  private memoContext: RuleContext | undefined;
+  private started = false;
+  private stopped = false;
+  private readonly counted = new Set<string>();
+
+  constructor(private readonly options: SchedulerOptions) {}
+
+  /** Begins scanning as soon as everything has synced. */
+  start(): void {
+    this.started = true;
+    this.whenReady();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.debounceTimer);
+    clearTimeout(this.resyncTimer);
+    clearTimeout(this.readyTimer);
+    await this.running?.catch(() => undefined);
+  }
+
+  /** A workload or Namespace changed: rescan its namespace once things are quiet. */
+  changed(kind: string, namespace: string, name: string): void {
+    if (this.stopped) return;
+    this.dirty.add(kind === 'Namespace' ? name : namespace);
+    if (!this.started || !this.ready()) return;
+    clearTimeout(this.debounceTimer);
+    this.debounceTimer = setTimeout(() => this.kick(), this.options.debounceMs);
+    this.debounceTimer.unref();
+  }
+
+  /** Resolves when the scans asked for so far are done (tests, shutdown). */
+  async idle(): Promise<void> {
+    while (this.running) await this.running.catch(() => undefined);
+  }
+
+  private ready(): boolean {
+    return this.options.cache.listed() && this.options.viewState() !== 'syncing';
+  }
+
+  private whenReady(): void {
+    if (this.stopped) return;
+    if (this.ready()) {
+      this.kick();
+      return;
+    }
+    this.readyTimer = setTimeout(() => this.whenReady(), 500);
+    this.readyTimer.unref();
+  }
+
+  private kick(): void {
+    if (this.stopped || this.running) return;
+    this.running = this.loop().finally(() => {
+      this.running = undefined;
+      // Changes that came in during the scan.
+      if (!this.stopped && (this.fullWanted || this.dirty.size > 0)) this.kick();
+    });
+  }
+
+  private scheduleResync(): void {
+    clearTimeout(this.resyncTimer);
+    this.resyncTimer = setTimeout(() => {
+      this.fullWanted = true;
+      this.kick();
+    }, this.options.resyncMs);
+    this.resyncTimer.unref();
+  }
+
+  private async loop(): Promise<void> {
+    const full = this.fullWanted;
+    const namespaces = full ? undefined : new Set(this.dirty);
+    this.fullWanted = false;
+    this.dirty.clear();
+    if (full) this.scheduleResync();
+    let written: SyncResult | undefined;
+    let counts = { namespaces: 0, workloads: 0 };
+    try {
+      if (full) await this.options.writer.refresh();
+      const { desired, workloads } = await this.scan(namespaces);
+      counts = { namespaces: desired.size, workloads };
+      if (this.stopped) return;
+      written = await this.options.writer.sync(desired, full);
+      const level = written.created + written.updated + written.deleted + written.failed > 0 ? 'info' : 'debug';
+      this.options.logger[level]({ scan: full ? 'full' : 'changes', ...counts, ...written }, 'reports scanned');
+      this.options.onScan?.(full ? 'full' : 'changes', counts.namespaces, counts.workloads, written);
+    } catch (err) {
+      // The API server is away or refuses (RBAC, no CRD): try everything again at the next resync.
+      this.options.logger.warn({ error: (err as Error).message, scan: full ? 'full' : 'changes' }, 'report scan failed; retrying at the next resync');
+      if (namespaces) for (const ns of namespaces) this.dirty.add(ns);
+      this.options.onScan?.(full ? 'full' : 'changes', counts.namespaces, counts.workloads, written, err as Error);
+    }
+  }
+
+  /** Builds the wanted report (or null: none) of each namespace; all of them when `only` is undefined. */
+  private async scan(only: Set<string> | undefined): Promise<{ desired: Map<string, ReportObject | null>; workloads: number }> {
+    const { cache, format, maxResults } = this.options;
+    const settings = this.options.settings();
+    if (!only || settings.context !== this.memoContext) {
+      // A full resync re-evaluates everything (the cluster view may have changed); so does a new config.
+      this.memo = new Map();
+      this.memoContext = settings.context;
+    }
+    const labels = new Map<string, Record<string, string>>();
+    for (const ns of cache.namespaces()) if (ns.metadata?.name) labels.set(ns.metadata.name, ns.metadata.labels ?? {});
+    const targets = only ?? new Set([...labels.keys(), ...cache.workloadNamespaces(), ...this.counted]);
+
+    const desired = new Map<string, ReportObject | null>();
+    const seen = new Map<string, Memo>();
+    const sliceMs = this.options.sliceMs ?? 20;
+    let sliceStart = Date.now();
+    let total = 0;
+    for (const namespace of [...targets].sort()) {
+      const mode = labels.has(namespace) ? namespaceMode(namespace, labels.get(namespace), settings.modes) : 'off';
+      const objects = mode === 'off' ? [] : cache.workloads(namespace).filter(reportedItself);
+      const scanned: ScannedWorkload[] = [];
+      for (const obj of objects) {
+        if (Date.now() - sliceStart >= sliceMs) {
+          await yieldToEventLoop();
+          if (this.stopped) return { desired, workloads: total };
+          sliceStart = Date.now();
+        }
+        const key = `${obj.kind}/${namespace}/${obj.metadata?.name ?? ''}`;
+        const version = obj.metadata?.resourceVersion ?? '';
+        const memo = this.memo.get(key);
+        const result = memo && version && memo.resourceVersion === version ? memo.scanned : scanWorkload(obj, namespace, settings.rules, settings.context);
+        seen.set(key, { resourceVersion: version, scanned: result });
+        if (result) scanned.push(result);
+      }
+      total += scanned.length;
+      if (mode === 'off' || scanned.length === 0) {
+        desired.set(namespace, null);
+        this.count(namespace, undefined);
+        continue;
+      }
+      const report = buildReport(namespace, scanned, { format, mode, maxResults });
+      desired.set(namespace, report);
+      this.count(namespace, countFindings(scanned));
+    }
+    // Keep the memo of namespaces not scanned this time; replace the rest.
+    for (const key of this.memo.keys()) if (targets.has(key.split('/')[1] ?? '')) this.memo.delete(key);
+    for (const [key, m] of seen) this.memo.set(key, m);
+    return { desired, workloads: total };
+  }
+
+  private count(namespace: string, counts: NamespaceCounts | undefined): void {
+    if (counts) this.counted.add(namespace);
+    else if (!this.counted.delete(namespace)) return;
+    this.options.onCounts?.(namespace, counts);
+  }
+}
+
+/** Findings by rule and action; unreadable workloads count as rule workload-unreadable, action error. */
+export function countFindings(scanned: readonly ScannedWorkload[]): NamespaceCounts {
+  const counts: NamespaceCounts = new Map();
+  const add = (rule: string, action: string) => {
+    const key = `${rule}\u0000${action}`;
+    const c = counts.get(key);
+    if (c) c.count++;
+    else counts.set(key, { rule, action, count: 1 });
+  };
+  for (const w of scanned) {
+    if ('unreadable' in w.outcome) add(UNREADABLE_POLICY, 'error');
+    else for (const f of w.outcome.findings) add(f.rule, f.action);
+  }
+  return counts;
+}
