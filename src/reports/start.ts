@@ -97,9 +97,13 @@ export function createBackgroundReports(options: BackgroundReportsOptions): Back
     debounceMs: config.reports.debounceSeconds * 1000,
     logger,
     onCounts: findingsGauge(metrics),
+    onScan: (scan, _namespaces, _workloads, _written, error) => metrics.reportScans.inc({ scan, result: error ? 'failure' : 'success' }),
   });
   for (const operation of ['create', 'update', 'delete'] as const) {
     for (const result of ['success', 'failure'] as const) metrics.reportWrites.inc({ operation, result }, 0);
+  }
+  for (const scan of ['full', 'changes'] as const) {
+    for (const result of ['success', 'failure'] as const) metrics.reportScans.inc({ scan, result }, 0);
   }
   return {
     start() {

@@ -18,6 +18,7 @@ export interface Metrics {
   /** The background scan (reports.enabled): current findings, and report writes. */
   reportFindings: Gauge<'namespace' | 'rule' | 'action'>;
   reportWrites: Counter<'operation' | 'result'>;
+  reportScans: Counter<'scan' | 'result'>;
 }
 
 export interface MetricsOptions {
@@ -79,6 +80,12 @@ export function createMetrics(options: MetricsOptions): Metrics {
       name: 'gracekeeper_report_writes_total',
       help: 'Reports written by the background scan, by operation (create, update, delete) and result (success, failure); unchanged reports are not written.',
       labelNames: ['operation', 'result'],
+      registers,
+    }),
+    reportScans: new Counter({
+      name: 'gracekeeper_report_scans_total',
+      help: 'Background scans, by scan (full: every namespace, at each resync; changes: the namespaces that changed) and result (success, failure: the API server refused or was away; retried).',
+      labelNames: ['scan', 'result'],
       registers,
     }),
   };
