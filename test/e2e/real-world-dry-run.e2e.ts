@@ -82,7 +82,20 @@ async function ensureNamespace(name: string): Promise<void> {
   });
 }
 
-/** The API server's verdict on a dry-run create: 'accepted' or its error message. */
+/** A Status body's details.causes as sorted `field: message` lines, or undefined when it has none. */
+function statusCauses(text: string): string | undefined {
+  let status: unknown;
+  try {
+    status = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  const causes = (status as { details?: { causes?: Array<{ field?: string; message?: string }> } } | null)?.details?.causes;
+  if (!Array.isArray(causes) || causes.length === 0) return undefined;
+  return `[${causes.map((c) => `${c.field ?? ''}: ${c.message ?? ''}`).sort().join('; ')}]`;
+}
+
+/** The API server's verdict on a dry-run create: 'accepted' or its error message (causes sorted). */
 async function dryRun(obj: KubernetesObject): Promise<string> {
   const namespace = obj.metadata?.namespace || DEFAULT_NAMESPACE;
   await ensureNamespace(namespace);
@@ -94,7 +107,10 @@ async function dryRun(obj: KubernetesObject): Promise<string> {
     const err = e as { code?: number; body?: unknown; message?: string };
     const text = typeof err.body === 'string' ? err.body : JSON.stringify(err.body ?? err.message);
     const message = /"message":"((?:[^"\\]|\\.)*)"/.exec(text)?.[1] ?? text;
-    return `rejected (${err.code ?? '?'}): ${message}`;
+    // The API server lists the causes of a 422 in Go map order (e.g. one per annotation), which differs between
+    // two calls: compare them sorted.
+    const causes = statusCauses(text);
+    return `rejected (${err.code ?? '?'}): ${causes ? `${message.replace(/: \[.*\]$/s, '')}: ${causes}` : message}`;
   }
 }
 
