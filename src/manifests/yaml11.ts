@@ -102,12 +102,11 @@ export const MANIFEST_PARSE_OPTIONS: ParseOptions & DocumentOptions & SchemaOpti
   ...SCHEMA,
   prettyErrors: false,
   uniqueKeys: false,
-  keepSourceTokens: true,
 };
 
 /** Every document of a manifest text, read with Kubernetes' YAML rules. The one reader of manifests. */
-export function parseManifestDocuments(text: string, lineCounter?: LineCounter): Document.Parsed[] {
-  const docs = parseAllDocuments(text, { ...MANIFEST_PARSE_OPTIONS, ...(lineCounter ? { lineCounter } : {}) });
+export function parseManifestDocuments(text: string, lineCounter?: LineCounter, extra: { keepSourceTokens?: boolean } = {}): Document.Parsed[] {
+  const docs = parseAllDocuments(text, { ...MANIFEST_PARSE_OPTIONS, ...extra, ...(lineCounter ? { lineCounter } : {}) });
   return Array.isArray(docs) ? docs : [];
 }
 
