@@ -1,7 +1,7 @@
 import type { KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { ModeSettings } from '../admission/mode.js';
-import type { ClusterViewState } from '../cluster/view.js';
+import type { ClusterView, ClusterViewState } from '../cluster/view.js';
 import type { Rule, RuleContext } from '../engine/types.js';
 import { UNREADABLE_POLICY, buildReport, type ReportObject, type ScannedWorkload } from './builder.js';
 import type { ReportFormat } from './format.js';
@@ -168,6 +168,10 @@ export class ReportScheduler {
       this.memo = new Map();
       this.memoContext = settings.context;
     }
+    // The engine caches per view object what it derives from the view (traffic: engine/traffic.ts), which is
+    // right for a request; the cached workloads here outlive the Services the view holds, so each scan gets a
+    // view object of its own.
+    const context: RuleContext = { ...settings.context, cluster: scanView(settings.context.cluster) };
     const labels = new Map<string, Record<string, string>>();
     for (const ns of cache.namespaces()) if (ns.metadata?.name) labels.set(ns.metadata.name, ns.metadata.labels ?? {});
     const targets = only ?? new Set([...labels.keys(), ...cache.workloadNamespaces(), ...this.counted]);
@@ -190,7 +194,7 @@ export class ReportScheduler {
         const key = `${obj.kind}/${namespace}/${obj.metadata?.name ?? ''}`;
         const version = obj.metadata?.resourceVersion ?? '';
         const memo = this.memo.get(key);
-        const result = memo && version && memo.resourceVersion === version ? memo.scanned : scanWorkload(obj, namespace, settings.rules, settings.context);
+        const result = memo && version && memo.resourceVersion === version ? memo.scanned : scanWorkload(obj, namespace, settings.rules, context);
         seen.set(key, { resourceVersion: version, scanned: result });
         if (result) scanned.push(result);
       }
@@ -215,6 +219,16 @@ export class ReportScheduler {
     else if (!this.counted.delete(namespace)) return;
     this.options.onCounts?.(namespace, counts);
   }
+}
+
+/** A new object answering as `view` does. */
+function scanView(view: ClusterView): ClusterView {
+  return {
+    getPersistentVolumeClaim: (namespace, name) => view.getPersistentVolumeClaim(namespace, name),
+    getService: (namespace, name) => view.getService(namespace, name),
+    listServices: (namespace) => view.listServices(namespace),
+    versions: () => view.versions(),
+  };
 }
 
 /** Findings by rule and action; unreadable workloads count as rule workload-unreadable, action error. */

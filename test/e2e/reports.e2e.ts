@@ -4,7 +4,8 @@
  * chart's two ClusterRoles. A namespace in enforce with known workloads gets a report with the expected results
  * (Deployments reported once, not through their ReplicaSets and Pods); an unlabelled namespace gets none; an
  * unchanged cluster is never rewritten; a workload fixed, one broken and one deleted show within one resync; the
- * gauge follows; opting the namespace out removes the report.
+ * gauge follows; a Service removed (known from the cluster view only) shows at the next full resync; opting the
+ * namespace out removes the report.
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -224,6 +225,20 @@ t.test('a workload fixed, one broken, one deleted: the report follows within one
   t.match(report.results[0]!.message, /readiness/i);
   t.equal(await metric('gracekeeper_report_findings', `namespace="${SHOP}",rule="rollout-drops-all-pods"`), undefined, 'fixed findings leave the gauge');
   t.equal(await metric('gracekeeper_report_findings', `namespace="${SHOP}",rule="readiness-probe-missing",action="warn"`), 1);
+});
+
+t.test('a change the scan does not watch (the Service goes) shows at the next full resync', async (t) => {
+  // Services come from the cluster view, not the scan's informers: only the resync re-evaluates for them.
+  await core.deleteNamespacedService({ name: SERVED_SERVICE.metadata!.name!, namespace: SHOP });
+  const report = await waitFor(
+    'the report to drop the readiness finding (no Service routes to breakme any more)',
+    async () => {
+      const r = await readReport(SHOP);
+      return r && r.results.length === 0 ? r : undefined;
+    },
+    { timeoutMs: WITHIN_ONE_RESYNC_MS },
+  );
+  t.same(report.summary, { pass: 3, fail: 0, warn: 0, error: 0, skip: 0 }, 'a namespace with nothing to report keeps its report, with pass counts');
 });
 
 t.test('the namespace opts out: the report disappears', async (t) => {

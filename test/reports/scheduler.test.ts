@@ -8,6 +8,7 @@ import t from 'tap';
 import pino from 'pino';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { SnapshotClusterView } from '../../src/cluster/snapshot.js';
+import type { ClusterView } from '../../src/cluster/view.js';
 import { parsePolicyConfig } from '../../src/config/policy.js';
 import { RULES, RULE_IDS } from '../../src/rules/index.js';
 import type { ReportObject } from '../../src/reports/builder.js';
@@ -75,11 +76,21 @@ function ownedPod(ns: string, name: string) {
   };
 }
 
-function setup(defaultMode: 'off' | 'enforce' = 'off') {
+const snapshot = (namespaces: string[]) =>
+  new SnapshotClusterView({ services: namespaces.map(served), pvcs: [], nodes: [], apiServer: 'v1.37.2', fallbackKubernetesVersion: '1.37' });
+
+function setup(defaultMode: 'off' | 'enforce' = 'off', resyncMs = 3_600_000) {
   const cache = new Cache();
   const api = new FakeReportApi();
   const counts = new Map<string, NamespaceCounts | undefined>();
-  const view = new SnapshotClusterView({ services: ['shop', 'audited', 'plain', 'kube-system'].map(served), pvcs: [], nodes: [], apiServer: 'v1.37.2', fallbackKubernetesVersion: '1.37' });
+  // One view object whose contents change, as the live view's informer caches do.
+  const views = { current: snapshot(['shop', 'audited', 'plain', 'kube-system']) };
+  const view: ClusterView = {
+    getPersistentVolumeClaim: (ns, name) => views.current.getPersistentVolumeClaim(ns, name),
+    getService: (ns, name) => views.current.getService(ns, name),
+    listServices: (ns) => views.current.listServices(ns),
+    versions: () => views.current.versions(),
+  };
   const settings: ScanSettings = {
     rules: RULES,
     context: { config: parsePolicyConfig({}, RULE_IDS), cluster: view },
@@ -92,7 +103,7 @@ function setup(defaultMode: 'off' | 'enforce' = 'off') {
     viewState: () => 'synced',
     format: REPORT_FORMATS.openreports,
     maxResults: 100,
-    resyncMs: 3_600_000,
+    resyncMs,
     debounceMs: 0,
     logger: pino({ enabled: false }),
     onCounts: (ns, c) => counts.set(ns, c),
@@ -100,7 +111,7 @@ function setup(defaultMode: 'off' | 'enforce' = 'off') {
   t.teardown(() => scheduler.stop());
   const report = (ns: string) => api.stored.get(`${ns}/gracekeeper`) as unknown as ReportObject | undefined;
   const rules = (ns: string) => report(ns)?.results.map((r) => `${r.resources[0]!.name} ${r.policy} ${r.result}`) ?? [];
-  return { cache, api, scheduler, report, rules, counts };
+  return { cache, api, scheduler, report, rules, counts, views };
 }
 
 t.test('reports for namespaces in enforce or audit only, controllers once, bad objects as errors', async (t) => {
@@ -181,4 +192,17 @@ t.test('a namespace whose workloads are all gone loses its report; mode cluster 
   await new Promise((r) => setTimeout(r, 10));
   await scheduler.idle();
   t.equal(api.stored.size, 0);
+});
+
+t.test('a full resync re-evaluates unchanged workloads against the view as it is now (a Service removed)', async (t) => {
+  const { cache, scheduler, rules, views } = setup('off', 50);
+  cache.namespace('shop', 'enforce');
+  cache.put(deployment('shop', 'web', { probe: false }));
+  scheduler.start();
+  await scheduler.idle();
+  t.same(rules('shop'), ['web readiness-probe-missing warn'], 'the Service routes to it');
+  views.current = snapshot([]); // the Service is deleted; the Deployment does not change
+  const deadline = Date.now() + 10_000;
+  while (rules('shop').length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  t.same(rules('shop'), [], 'no Service routes to it any more');
 });
