@@ -152,6 +152,7 @@ export class ReportScheduler {
       this.options.logger[level]({ scan: full ? 'full' : 'changes', ...counts, ...written }, 'reports scanned');
       this.options.onScan?.(full ? 'full' : 'changes', counts.namespaces, counts.workloads, written);
     } catch (err) {
+      if (this.stopped) return; // requests aborted by shutdown
       // The API server is away or refuses (RBAC, no CRD): try everything again at the next resync.
       this.options.logger.warn({ error: (err as Error).message, scan: full ? 'full' : 'changes' }, 'report scan failed; retrying at the next resync');
       if (namespaces) for (const ns of namespaces) this.dirty.add(ns);
@@ -173,7 +174,8 @@ export class ReportScheduler {
     // view object of its own.
     const context: RuleContext = { ...settings.context, cluster: scanView(settings.context.cluster) };
     const labels = new Map<string, Record<string, string>>();
-    for (const ns of cache.namespaces()) if (ns.metadata?.name) labels.set(ns.metadata.name, ns.metadata.labels ?? {});
+    // A namespace being deleted takes its report with it: no more writes there (creates would be refused).
+    for (const ns of cache.namespaces()) if (ns.metadata?.name && !ns.metadata.deletionTimestamp) labels.set(ns.metadata.name, ns.metadata.labels ?? {});
     const targets = only ?? new Set([...labels.keys(), ...cache.workloadNamespaces(), ...this.counted]);
 
     const desired = new Map<string, ReportObject | null>();

@@ -65,11 +65,12 @@ export function slimWorkload(obj: KubernetesObject, apiVersion: string, kind: st
   return { ...rest, apiVersion, kind, metadata } as KubernetesObject;
 }
 
-/** Namespaces matter for their name and labels only. */
+/** Namespaces matter for their name, labels and whether they are being deleted. */
 export function slimNamespace(ns: KubernetesObject): KubernetesObject {
   const meta = ns?.metadata;
   const out: Meta = { name: meta?.name ?? '' };
   if (meta?.resourceVersion) out.resourceVersion = meta.resourceVersion;
   if (meta?.labels) out.labels = meta.labels;
+  if (meta?.deletionTimestamp) out.deletionTimestamp = meta.deletionTimestamp;
   return { apiVersion: 'v1', kind: 'Namespace', metadata: out };
 }

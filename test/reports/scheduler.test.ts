@@ -206,3 +206,18 @@ t.test('a full resync re-evaluates unchanged workloads against the view as it is
   while (rules('shop').length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   t.same(rules('shop'), [], 'no Service routes to it any more');
 });
+
+t.test('a namespace being deleted gets no more writes: its report is removed with it', async (t) => {
+  const { cache, api, scheduler } = setup();
+  cache.namespace('shop', 'enforce');
+  cache.put(deployment('shop', 'web', { unsafe: true }));
+  scheduler.start();
+  await scheduler.idle();
+  t.equal(api.stored.size, 1);
+  cache.ns.set('shop', slimNamespace({ metadata: { name: 'shop', labels: { 'gracekeeper.io/mode': 'enforce' }, deletionTimestamp: new Date() } } as KubernetesObject));
+  scheduler.changed('Namespace', '', 'shop');
+  await new Promise((r) => setTimeout(r, 10));
+  await scheduler.idle();
+  t.equal(api.stored.size, 0);
+  t.notOk(api.calls.some((c) => c === 'update shop'), 'not updated on its way out');
+});
