@@ -72,14 +72,35 @@ ul { margin: 4px 0; padding-left: 20px; }
 }
 `;
 
+export const HIDDEN_VALUE = '(value not shown)';
+
+/**
+ * A copy with the literal value of every env var replaced: a report is made to be attached to tickets, and an env
+ * value may be a password (plaintext-secret-env says so without ever printing it). Only the diff shows values.
+ */
+export function hideEnvValues(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(hideEnvValues);
+  if (value === null || typeof value !== 'object') return value;
+  const out: Record<string, unknown> = {};
+  for (const [key, child] of Object.entries(value)) {
+    out[key] =
+      key === 'env' && Array.isArray(child)
+        ? child.map((v) => (v !== null && typeof v === 'object' && 'value' in v ? { ...v, value: HIDDEN_VALUE } : v))
+        : hideEnvValues(child);
+  }
+  return out;
+}
+
+const yamlLines = (value: unknown) => stringify(hideEnvValues(value), { lineWidth: 0 }).trimEnd().split('\n');
+
 /** The pod spec before and after the fixes as YAML, diffed line by line; the JSON Patch when too large to diff. */
 function diffBlock(fix: WorkloadFix): string {
-  const before = stringify(fix.before, { lineWidth: 0 }).trimEnd().split('\n');
-  const after = stringify(fix.after, { lineWidth: 0 }).trimEnd().split('\n');
+  const before = yamlLines(fix.before);
+  const after = yamlLines(fix.after);
   const lines = diffLines(before, after);
   const at = fix.pointer.split('/').slice(1).join('.');
   if (!lines) {
-    const ops = fix.patch.map((op) => `<span>${e(JSON.stringify(op))}</span>`).join('');
+    const ops = fix.patch.map((op) => `<span>${e(JSON.stringify(hideEnvValues(op)))}</span>`).join('');
     return `<pre class="diff" aria-label="JSON Patch"><span class="hunk">JSON Patch (the pod spec is too large to diff by line)</span>${ops}</pre>`;
   }
   const body = hunks(lines)
