@@ -414,7 +414,17 @@ class TextPatcher {
         if (!removed.has(a)) continue;
         let b = a;
         while (b + 1 < n && removed.has(b + 1)) b++;
-        if (b + 1 < n) this.edit(this.entryStart(node, a), this.entryStart(node, b + 1), '');
+        const end = this.entryEnd(node, b);
+        const restOfLine = this.text.slice(end, this.lineEnd(end));
+        if (this.firstOnLine(this.entryStart(node, a)) && /^\s*,?\s*(#.*)?\r?\n$/.test(restOfLine) && (a > 0 || b + 1 < n)) {
+          // Entries on lines of their own (a list over several lines): their lines go, comments included; the
+          // last entry's removal takes the comma of the entry before it, unless the list ends with a comma.
+          this.edit(this.lineStart(this.entryStart(node, a)), this.lineEnd(end), '');
+          if (b + 1 === n && !/^\s*,/.test(restOfLine)) {
+            const comma = this.text.indexOf(',', this.entryEnd(node, a - 1));
+            this.edit(comma, comma + 1, '');
+          }
+        } else if (b + 1 < n) this.edit(this.entryStart(node, a), this.entryStart(node, b + 1), '');
         else if (a > 0) this.edit(this.entryEnd(node, a - 1), this.entryEnd(node, b), '');
         else this.edit(this.entryStart(node, 0), this.entryEnd(node, n - 1), '');
         a = b;
@@ -433,8 +443,24 @@ class TextPatcher {
         i = next - 1;
         continue;
       }
-      this.edit(this.lineStart(start), this.lineEnd(this.entryEnd(node, i)), '');
+      this.edit(isSeq(node) ? this.itemTop(node, i) : this.lineStart(start), this.lineEnd(this.entryEnd(node, i)), '');
     }
+  }
+
+  /** Start of a block sequence item's lines: its dash's line, or the comment lines right above it at its column. */
+  private itemTop(seq: YAMLSeq<unknown>, index: number): number {
+    const dash = this.dash(seq, index);
+    let top = this.lineStart(dash);
+    if (index === 0) return top;
+    const floor = this.lineEnd(this.entryEnd(seq, index - 1));
+    const column = this.column(dash);
+    while (top > floor) {
+      const above = this.lineStart(top - 1);
+      const line = this.text.slice(above, top);
+      if (!new RegExp(`^ {${column}}#`).test(line)) break;
+      top = above;
+    }
+    return top;
   }
 
   // ---- adding entries
@@ -447,24 +473,27 @@ class TextPatcher {
 
   private addPairs(map: YAMLMap<unknown, unknown>, entries: Array<[string, Json]>, removed: ReadonlySet<number>): void {
     const last = this.lastKept(map, removed);
+    // A list made of items moved from a sibling list goes right after it (initContainers after containers), so
+    // the moved lines stay where they were; anything else after the last key.
+    const after = (v: Json) => {
+      const moved = Array.isArray(v) ? v.map((item) => this.movable(item)).find(Boolean) : undefined;
+      const sibling = moved ? map.items.findIndex((p) => p.value === moved.seq) : -1;
+      return sibling >= 0 && !removed.has(sibling) ? sibling : last;
+    };
     if (this.isFlow(map)) {
       const json = this.jsonStyle(map);
-      const texts = entries.map(([k, v]) => {
+      const groups = new Map<number, string[]>();
+      for (const [k, v] of entries) {
         const key = json ? jsonText(k, json) : inlineKey(k, true);
-        return `${key}${json ? json.colon : ': '}${this.flowItemText(map, v)}`;
-      });
-      return this.insertFlow(map, last, texts);
+        const at = after(v);
+        groups.set(at, [...(groups.get(at) ?? []), `${key}${json ? json.colon : ': '}${this.flowItemText(map, v)}`]);
+      }
+      for (const [at, texts] of groups) this.insertFlow(map, at, texts);
+      return;
     }
     if (last < 0) throw new UnsupportedEdit('a block mapping that loses every key');
     const column = this.column(this.entryStart(map, 0));
-    for (const [k, v] of entries) {
-      // A list made of items moved from a sibling list goes right after it (initContainers after containers),
-      // so the moved lines stay where they were; anything else after the last key.
-      const moved = Array.isArray(v) ? v.map((item) => this.movable(item)).find(Boolean) : undefined;
-      const sibling = moved ? map.items.findIndex((p) => p.value === moved.seq) : -1;
-      const at = this.lineEnd(this.entryEnd(map, sibling >= 0 ? sibling : last));
-      this.insertLines(at, this.pairLines(k, v, column));
-    }
+    for (const [k, v] of entries) this.insertLines(this.lineEnd(this.entryEnd(map, after(v))), this.pairLines(k, v, column));
   }
 
   /** Lines of `key: value` at `column`; a list that takes items moved from another list keeps their text. */
@@ -498,7 +527,7 @@ class TextPatcher {
     if (previous >= 0) return this.insertLines(this.lineEnd(this.entryEnd(seq, previous)), lines);
     const next = seq.items.findIndex((_, i) => i >= at && !removed.has(i));
     if (next < 0) throw new UnsupportedEdit('a block sequence that loses every item');
-    this.insertLines(this.lineStart(this.dash(seq, next)), lines);
+    this.insertLines(this.itemTop(seq, next), lines);
   }
 
   private insertLines(at: number, lines: string[]): void {
@@ -576,7 +605,7 @@ class TextPatcher {
       const dash = this.dash(d.seq, d.index);
       if (this.firstOnLine(dash)) {
         this.take(d);
-        const text = this.movedText(d, value, this.lineStart(dash), this.lineEnd(this.entryEnd(d.seq, d.index)));
+        const text = this.movedText(d, value, this.itemTop(d.seq, d.index), this.lineEnd(this.entryEnd(d.seq, d.index)));
         return reindent(text.replace(/\r?\n$/, '').split(/\r?\n/), column - this.column(dash));
       }
     }

@@ -9,6 +9,11 @@ import { parseManifests } from '../../src/manifests/parse.js';
 import { RULES } from '../../src/rules/index.js';
 import { cli } from '../helpers/cli.js';
 import { contextFor } from '../helpers/engine.js';
+import { keptLines } from '../helpers/line-check.js';
+import { mutate } from '../../src/cli/mutate.js';
+import { parsePolicyConfig } from '../../src/config/policy.js';
+import type { Rule } from '../../src/engine/types.js';
+import { RULE_IDS } from '../../src/rules/index.js';
 
 // kubectl-style layout (sequences not indented under their key), comments everywhere, a Deployment whose
 // serving container lacks a readiness probe (readiness-probe-missing always fixes that), and documents that
@@ -207,4 +212,224 @@ t.test('mutate reads a file and rejects a directory', async (t) => {
 t.test('toWorkload sees every workload the mutate output holds', async (t) => {
   // Guards the test above: the fixture must hold a workload, or "nothing left to fix" proves nothing.
   t.equal(objectsOf(INPUT).filter((o) => toWorkload(o) !== null).length, 1);
+});
+
+// ---- untouched lines stay byte for byte, in every layout (issue 15)
+
+/** A Deployment (a web app and a database proxy sidecar, file modes, YAML 1.1 booleans) and its Service. */
+const POD_SPEC = {
+  serviceAccountName: 'shop',
+  enableServiceLinks: false,
+  terminationGracePeriodSeconds: 5,
+  containers: [
+    {
+      name: 'web',
+      image: 'registry.example.com/shop/web:2.4.1',
+      ports: [{ name: 'http', containerPort: 8080 }],
+      volumeMounts: [{ name: 'token', mountPath: '/var/run/token' }],
+    },
+    { name: 'cloud-sql-proxy', image: 'gcr.io/cloud-sql-connectors/cloud-sql-proxy:2.14.1', args: ['--port=5432', 'shop:eu:db'] },
+  ],
+  volumes: [
+    { name: 'token', secret: { secretName: 'token', defaultMode: 256 } },
+    { name: 'scripts', configMap: { name: 'scripts', defaultMode: 493, items: [{ key: 'run.sh', path: 'run.sh', mode: 420 }] } },
+  ],
+};
+const WORKLOAD = {
+  apiVersion: 'apps/v1',
+  kind: 'Deployment',
+  metadata: { name: 'web', namespace: 'shop' },
+  spec: { replicas: 2, selector: { matchLabels: { app: 'web' } }, template: { metadata: { labels: { app: 'web' } }, spec: POD_SPEC } },
+};
+const ROUTE = { apiVersion: 'v1', kind: 'Service', metadata: { name: 'web', namespace: 'shop' }, spec: { selector: { app: 'web' }, ports: [{ port: 80, targetPort: 'http' }] } };
+
+/** Block YAML as kubectl writes it (sequences not indented), octal modes, `off`, and comments. */
+const BLOCK_KUBECTL = `# The storefront.
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web # keep
+  namespace: shop
+spec:
+  replicas: 2
+  selector:
+    matchLabels:
+      app: web
+  template:
+    metadata:
+      labels:
+        app: web
+    spec:
+      serviceAccountName: shop
+      enableServiceLinks: off   # YAML 1.1: false
+      terminationGracePeriodSeconds: 5
+      containers:
+      - name: web
+        image: registry.example.com/shop/web:2.4.1 # pinned
+        ports:
+        - name: http
+          containerPort: 8080
+        volumeMounts:
+        - {name: token, mountPath: /var/run/token}
+      - name: cloud-sql-proxy # the proxy
+        image: gcr.io/cloud-sql-connectors/cloud-sql-proxy:2.14.1
+        args: ["--port=5432", 'shop:eu:db']
+      volumes:
+      - name: token
+        secret:
+          secretName: token
+          defaultMode: 0400
+      - name: scripts
+        configMap:
+          name: scripts
+          defaultMode: 0755
+          items:
+          - {key: run.sh, path: run.sh, mode: 0644}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: shop}
+spec:
+  selector: {app: web}
+  ports: [{port: 80, targetPort: http}]
+`;
+
+/** The same with 4-space indentation and indented sequences, `no` for false. */
+const BLOCK_INDENTED = `apiVersion: apps/v1
+kind: Deployment
+metadata:
+    name: web
+    namespace: shop
+spec:
+    replicas: 2
+    selector:
+        matchLabels:
+            app: web
+    template:
+        metadata:
+            labels:
+                app: web
+        spec:
+            serviceAccountName: shop
+            enableServiceLinks: no
+            terminationGracePeriodSeconds: 5
+            containers:
+                - name: web
+                  image: registry.example.com/shop/web:2.4.1
+                  ports:
+                      - name: http
+                        containerPort: 8080
+                  volumeMounts:
+                      - name: token
+                        mountPath: /var/run/token
+                # the proxy
+                - name: cloud-sql-proxy
+                  image: gcr.io/cloud-sql-connectors/cloud-sql-proxy:2.14.1
+                  args:
+                      - --port=5432
+                      - shop:eu:db
+            volumes:
+                - name: token
+                  secret:
+                      secretName: token
+                      defaultMode: 0400
+                - name: scripts
+                  configMap:
+                      name: scripts
+                      defaultMode: 0755
+                      items:
+                          - key: run.sh
+                            path: run.sh
+                            mode: 0644
+---
+apiVersion: v1
+kind: Service
+metadata:
+    name: web
+    namespace: shop
+spec:
+    selector:
+        app: web
+    ports:
+        - port: 80
+          targetPort: http
+`;
+
+/** Flow style, one line per object, with a comment in a flow list spread over lines. */
+const FLOW = `# flow style
+{apiVersion: apps/v1, kind: Deployment, metadata: {name: web, namespace: shop}, spec: {replicas: 2, selector: {matchLabels: {app: web}}, template: {metadata: {labels: {app: web}}, spec: {serviceAccountName: shop, enableServiceLinks: off, terminationGracePeriodSeconds: 5, containers: [
+  {name: web, image: "registry.example.com/shop/web:2.4.1", ports: [{name: http, containerPort: 8080}], volumeMounts: [{name: token, mountPath: /var/run/token}]},  # the app
+  {name: cloud-sql-proxy, image: "gcr.io/cloud-sql-connectors/cloud-sql-proxy:2.14.1", args: [--port=5432, "shop:eu:db"]}  # the proxy
+], volumes: [{name: token, secret: {secretName: token, defaultMode: 0400}}, {name: scripts, configMap: {name: scripts, defaultMode: 0755, items: [{key: run.sh, path: run.sh, mode: 0644}]}}]}}}}
+---
+{apiVersion: v1, kind: Service, metadata: {name: web, namespace: shop}, spec: {selector: {app: web}, ports: [{port: 80, targetPort: http}]}}
+`;
+
+const LIST = { apiVersion: 'v1', kind: 'List', items: [WORKLOAD, ROUTE] };
+const LAYOUTS: Record<string, { text: string; file: string; changed: RegExp }> = {
+  'block, sequences not indented': { text: BLOCK_KUBECTL, file: 'web.yaml', changed: /terminationGracePeriodSeconds: 5$/ },
+  'block, 4 spaces, indented sequences': { text: BLOCK_INDENTED, file: 'web.yaml', changed: /terminationGracePeriodSeconds: 5$/ },
+  'flow style with comments in a flow list': { text: FLOW, file: 'web.yaml', changed: /^\{apiVersion: apps\/v1|^ {2}\{name: (web|cloud-sql-proxy)|^\], volumes/ },
+  'JSON on one line': { text: JSON.stringify(LIST), file: 'web.json', changed: /^\{"apiVersion":"v1","kind":"List"/ },
+  'JSON pretty-printed': { text: `${JSON.stringify(LIST, null, 2)}\n`, file: 'web.json', changed: /"terminationGracePeriodSeconds": 5,$|^ *[\]}],?$/ },
+  'CRLF line ends': { text: BLOCK_KUBECTL.replace(/\n/g, '\r\n'), file: 'web.yaml', changed: /terminationGracePeriodSeconds: 5\r$/ },
+};
+
+for (const [name, { text, file, changed }] of Object.entries(LAYOUTS)) {
+  t.test(`untouched lines stay byte for byte: ${name}`, async (t) => {
+    const before = objectsOf(text, file);
+    t.same(before, [WORKLOAD, ROUTE], 'the input reads as the intended objects (0400 is 256, off is false)');
+    const dir = t.testdir({ [file]: text });
+    const r = await cli(['mutate', join(dir, file)]);
+    t.equal(r.code, 0, r.stderr);
+    t.match(r.stderr, /fixed Deployment web .*: proxy-sidecar-no-prestop, app-no-drain-delay, readiness-probe-missing, grace-period-too-short/);
+    const after = objectsOf(r.stdout, file);
+    t.same(after, engineFixed(before), 'the output reads (YAML 1.1) as exactly what the engine makes');
+    t.not(JSON.stringify(after), JSON.stringify(before), 'something was fixed');
+    const volumes = (after[0]!.spec as any).template.spec.volumes;
+    t.same([volumes[0].secret.defaultMode, volumes[1].configMap.defaultMode, volumes[1].configMap.items[0].mode], [256, 493, 420], 'file modes unchanged');
+    // Every input line is in the output, unchanged and in order, but the lines a fix changes.
+    const lines = text.split('\n');
+    const lost = keptLines(text, r.stdout).lost.map((i) => lines[i]!);
+    t.same(lost.filter((l) => !changed.test(l)), [], 'only lines a fix changes are missing');
+    if (file.endsWith('.json')) t.doesNotThrow(() => JSON.parse(r.stdout), 'JSON in, JSON out');
+    if (text.includes('\r\n')) t.notMatch(r.stdout, /[^\r]\n/, 'every line ends with CRLF');
+  });
+}
+
+t.test('octal modes and YAML 1.1 booleans next to a fixed line stay as written', async (t) => {
+  const r = await cli(['mutate', '-'], { stdin: BLOCK_KUBECTL });
+  for (const kept of ['      enableServiceLinks: off   # YAML 1.1: false\n', '          defaultMode: 0400\n', '          defaultMode: 0755\n', '- {key: run.sh, path: run.sh, mode: 0644}\n']) {
+    t.ok(r.stdout.includes(kept), `kept: ${kept.trim()}`);
+  }
+  t.match(r.stdout, '      enableServiceLinks: off   # YAML 1.1: false\n      terminationGracePeriodSeconds: 35\n', 'the grace period line next to them is the one that changed');
+  t.match(r.stdout, 'initContainers:\n      - name: cloud-sql-proxy # the proxy\n', 'the proxy moved with its comment, next to containers');
+  const out = parseManifests(r.stdout, 'out.yaml').manifests[0]!.object as any;
+  t.equal(out.spec.template.spec.volumes[0].secret.defaultMode, 256, '0400 reads as 256, not 400');
+  t.equal(out.spec.template.spec.enableServiceLinks, false);
+});
+
+t.test('a fix that cannot be written in place is reported and its document printed unchanged', async (t) => {
+  // A rule (not in the catalogue) that removes a field the container takes from a merge key: the editor cannot
+  // remove a merged key without rewriting the anchor, so it refuses; the other document is still fixed.
+  const dropPullPolicy: Rule = {
+    ...RULES.find((r) => r.id === 'app-no-drain-delay')!,
+    id: 'drop-pull-policy',
+    check: (w) => (w.podSpec.containers.some((c) => c.imagePullPolicy) ? [{ message: 'has a pull policy', path: '/spec' }] : []),
+    fix: (spec) => spec.containers.forEach((c) => delete c.imagePullPolicy),
+  } as Rule;
+  const merged = `apiVersion: v1
+kind: Pod
+metadata: {name: merged}
+spec:
+  containers:
+  - <<: &defaults {imagePullPolicy: Always, image: web}
+    name: web
+`;
+  const plain = `apiVersion: v1\nkind: Pod\nmetadata: {name: plain}\nspec:\n  containers:\n  - name: web\n    image: web\n    imagePullPolicy: Always # goes\n`;
+  const r = mutate({ name: 'pods.yaml', text: `${merged}---\n${plain}` }, parsePolicyConfig({}, RULE_IDS), [dropPullPolicy]);
+  t.match(r.errors.map((e) => `${e.code} ${e.where}: ${e.detail}`), [/^EVALUATION_FAILED pods\.yaml:1: fixes could not be written in place: .*merge key/]);
+  t.ok(r.output!.startsWith(`${merged}---\n`), 'the document that could not be written is printed as it was');
+  t.ok(r.output!.endsWith('  - name: web\n    image: web\n'), 'the other is fixed');
+  t.same(r.fixed.map((f) => f.name), ['plain']);
 });

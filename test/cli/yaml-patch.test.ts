@@ -123,6 +123,7 @@ t.test('a list that did not exist is created next to the list its items come fro
   const text = `spec:
   containers:
     - name: web
+    # the comment above an item goes with it
     - name: proxy # keep me
       image: p
   volumes:
@@ -136,6 +137,7 @@ t.test('a list that did not exist is created next to the list its items come fro
   containers:
     - name: web
   initContainers:
+    # the comment above an item goes with it
     - name: proxy # keep me
       image: p
       restartPolicy: Always
