@@ -2,7 +2,9 @@
  * The chart's reports values: nothing by default; with reports.enabled, the config the server reads turns the
  * scan on, a second ClusterRole grants exactly what the scan needs (read the workload kinds and Namespaces,
  * write the reports of the chosen format), and reports.installCRD renders that format's CRD with the
- * upstream names. A combination the server would refuse (no cluster view) fails at render time.
+ * upstream names, and the same schema and columns as openreports/reports-api's own CRD (fetched through the Go
+ * module proxy by scripts/report-crds.sh). A combination the server would refuse (no cluster view) fails at render
+ * time.
  */
 import t from 'tap';
 import type { V1ClusterRole, V1ClusterRoleBinding, V1ConfigMap, V1CustomResourceDefinition } from '@kubernetes/client-node';
@@ -10,6 +12,7 @@ import { parse } from 'yaml';
 import { buildServerConfig } from '../../src/config/server.js';
 import { RULE_IDS } from '../../src/rules/index.js';
 import { SCANNED_RESOURCES, NAMESPACES } from '../../src/reports/informers.js';
+import { upstreamReportCrd } from './lib/report-crd.js';
 import { CHART_DIR, findObject, helm, renderChart, tryRenderChart, type K8sObject } from './lib/helm.js';
 import { SPAWNING_FILE_TIMEOUT_MS } from '../cluster/timeouts.js';
 
@@ -82,4 +85,28 @@ t.test('refused: reports without the cluster view; bad values fail the schema', 
 t.test('helm lint --strict with the scan and the CRD on', async (t) => {
   const r = helm(['lint', '--strict', CHART_DIR, '--set', 'reports.enabled=true', '--set', 'reports.installCRD=true']);
   t.equal(r.status, 0, r.stdout + r.stderr);
+});
+
+/** A schema without its descriptions (written anew for the chart) and with keys in one order. */
+function shape(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(shape);
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(
+    Object.keys(value)
+      .filter((k) => k !== 'description')
+      .sort()
+      .map((k) => [k, shape((value as Record<string, unknown>)[k])]),
+  );
+}
+
+t.test("the chart's Report CRD is openreports/reports-api's: names, scope, columns and schema (descriptions aside)", async (t) => {
+  const ours = findObject<V1CustomResourceDefinition>(render({ 'reports.installCRD': true }), 'CustomResourceDefinition');
+  const upstream = upstreamReportCrd();
+  t.equal(ours.metadata!.name, upstream.metadata!.name);
+  t.same(ours.spec.names, upstream.spec.names);
+  t.equal(ours.spec.scope, upstream.spec.scope);
+  t.equal(ours.spec.group, upstream.spec.group);
+  t.same(ours.spec.versions.map((v) => v.name), upstream.spec.versions.map((v) => v.name));
+  t.same(shape(ours.spec.versions[0]!.additionalPrinterColumns), shape(upstream.spec.versions[0]!.additionalPrinterColumns));
+  t.same(shape(ours.spec.versions[0]!.schema), shape(upstream.spec.versions[0]!.schema));
 });

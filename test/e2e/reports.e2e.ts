@@ -5,7 +5,8 @@
  * (Deployments reported once, not through their ReplicaSets and Pods); an unlabelled namespace gets none; an
  * unchanged cluster is never rewritten; a workload fixed, one broken and one deleted show within one resync; the
  * gauge follows; a Service removed (known from the cluster view only) shows at the next full resync; opting the
- * namespace out removes the report.
+ * namespace out removes the report. Then, under openreports/reports-api's own CRD (Go module proxy), a new report
+ * is accepted and not rewritten (nothing pruned).
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -20,6 +21,7 @@ import {
 import type { V1ClusterRole, V1CustomResourceDefinition, V1Deployment } from '@kubernetes/client-node';
 import { stringify } from 'yaml';
 import { renderChart } from '../chart/lib/helm.js';
+import { upstreamReportCrd } from '../chart/lib/report-crd.js';
 import { startControlPlane, type ControlPlane } from '../cluster/controlPlane.js';
 import { makeTempDir, removeTempDir, waitFor } from '../cluster/processes.js';
 import { MODE_LABEL, SERVED_LABELS, SERVED_SERVICE, webhookConfig } from '../cluster/suite.js';
@@ -249,4 +251,35 @@ t.test('the namespace opts out: the report disappears', async (t) => {
   t.pass('deleted');
   t.equal(await metric('gracekeeper_report_findings', `namespace="${SHOP}"`), undefined, 'and its gauge series');
   t.notOk(/report write failed|report scan failed/.test(webhook.logTail(400)), 'no failed writes or scans in the log');
+});
+
+t.test("under openreports/reports-api's own CRD: reports are accepted as written and not rewritten", async (t) => {
+  // What a cluster with Policy Reporter or Kyverno has: the upstream CRD, not the chart's.
+  const extensions = cp.kubeConfig.makeApiClient(ApiextensionsV1Api);
+  const upstream = upstreamReportCrd();
+  const current = await extensions.readCustomResourceDefinition({ name: upstream.metadata!.name! });
+  await extensions.replaceCustomResourceDefinition({
+    name: upstream.metadata!.name!,
+    body: { ...upstream, metadata: { name: upstream.metadata!.name!, resourceVersion: current.metadata!.resourceVersion } },
+  });
+  await core.createNamespace({ body: { metadata: { name: 'shop2', labels: { [MODE_LABEL]: 'enforce' } } } });
+  await core.createNamespacedService({ namespace: 'shop2', body: SERVED_SERVICE });
+  await apps.createNamespacedDeployment({ namespace: 'shop2', body: deployment('unsafe', { dropsAllPods: true }) });
+  await apps.createNamespacedDeployment({ namespace: 'shop2', body: deployment('good') });
+  const report = await waitFor(
+    'the report in shop2',
+    async () => {
+      const r = await readReport('shop2');
+      return r && r.summary.pass + r.summary.fail === 2 ? r : undefined;
+    },
+    { timeoutMs: WITHIN_ONE_RESYNC_MS },
+  );
+  t.same(lines(report), ['Deployment/unsafe rollout-drops-all-pods fail']);
+  const scans = (await metric('gracekeeper_report_scans_total', 'scan="full",result="success"')) ?? 0;
+  await waitFor(
+    'two more full scans',
+    async () => (((await metric('gracekeeper_report_scans_total', 'scan="full",result="success"')) ?? 0) >= scans + 2 ? true : undefined),
+    { timeoutMs: 3 * WITHIN_ONE_RESYNC_MS },
+  );
+  t.equal((await readReport('shop2'))!.metadata.resourceVersion, report.metadata.resourceVersion, 'nothing pruned, so nothing to rewrite');
 });
