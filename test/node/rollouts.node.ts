@@ -15,7 +15,7 @@ import { REPO_ROOT } from '../cluster/controlPlane.js';
 import { startNode } from '../cluster/node.js';
 import type { RealNode } from '../cluster/node.js';
 import { ManagedProcess, sleep, waitFor } from '../cluster/processes.js';
-import { createNamespace, denied, dropsAllPodsDeployment, webhookConfig } from '../cluster/suite.js';
+import { SERVED_LABELS, createNamespace, denied, webhookConfig } from '../cluster/suite.js';
 import type { Suite } from '../cluster/suite.js';
 import { registerWebhooks, startWebhook } from '../cluster/webhook.js';
 import type { Registration, RunningWebhook } from '../cluster/webhook.js';
@@ -60,24 +60,23 @@ async function useWebhook(policy: Record<string, unknown>, clusterView: boolean)
 }
 
 /**
- * The API server calls the webhook just started: a dry-run Pod comes back mutated and a dry-run unsafe
- * Deployment is denied. The Pod uses the -alpine app image, which every policy here can fix (with kubelets
+ * The API server calls the webhook just started (the previous one is stopped): a dry-run Pod comes back
+ * mutated. The Pod uses the -alpine app image, which every policy here can fix (with kubelets
  * taken as 1.28 an image without a shell gets no drain delay, and the webhook leaves such a Pod alone).
  */
 async function waitForWebhook(): Promise<void> {
   const namespace = 'gracekeeper-probe';
   if (!(await suite.core.readNamespace({ name: namespace }).then(() => true, () => false))) await createNamespace(suite, namespace, 'enforce');
   const pod: V1Pod = {
-    metadata: { name: 'probe' },
+    metadata: { name: 'probe', labels: { ...SERVED_LABELS } }, // createNamespace's Service routes to it
     spec: { containers: [{ name: 'app', image: node.images.appAlpine, ports: [{ containerPort: 8080 }] }] },
   };
   await waitFor(
-    'the webhook just started to be called (dry-run Pod mutated, dry-run unsafe Deployment denied)',
+    'the webhook just started to be called (dry-run Pod mutated)',
     async () => {
       const mutated = await suite.core.createNamespacedPod({ namespace, body: pod, dryRun: 'All' });
-      if (!mutated.spec?.containers[0]?.readinessProbe) return undefined;
-      const refusal = await denied(suite.apps.createNamespacedDeployment({ namespace, body: dropsAllPodsDeployment('probe'), dryRun: 'All' }));
-      return refusal?.message.includes('rollout-drops-all-pods') ? true : undefined;
+      const app = mutated.spec?.containers[0];
+      return app?.readinessProbe || app?.lifecycle?.preStop ? true : undefined;
     },
     { timeoutMs: 60_000, intervalMs: 250, watch: webhook?.process ? [webhook.process] : [] },
   );
@@ -91,8 +90,9 @@ async function podsOf(namespace: string, app: string): Promise<V1Pod[]> {
 async function deploy(namespace: string, mode: 'enforce' | undefined, d: V1Deployment): Promise<string> {
   await createNamespace(suite, namespace, mode);
   const name = d.metadata!.name!;
-  await suite.apps.createNamespacedDeployment({ namespace, body: d });
+  // The Service first, as users apply it: the webhook adds drain delays and probes where a Service routes traffic.
   const svc = await suite.core.createNamespacedService({ namespace, body: service(name) });
+  await suite.apps.createNamespacedDeployment({ namespace, body: d });
   await waitRolledOut(node.cp.kubeConfig, namespace, name);
   return svc.spec!.clusterIP!;
 }
