@@ -10,8 +10,9 @@ const baseName = (path: string) => path.slice(path.lastIndexOf('/') + 1);
 const SHELLS = new Set(['sh', 'bash', 'ash', 'dash', 'zsh']);
 
 /**
- * Arguments with which a proxy image does a one-off job and exits instead of serving: print a version or help,
- * or, for istio's proxyv2 (entrypoint pilot-agent), set up iptables (the istio-init container) or wait.
+ * Arguments with which a proxy image does a one-off job and exits instead of serving: print a version or help;
+ * istio's proxyv2 (entrypoint pilot-agent) setting up iptables (the istio-init container), or `pilot-agent wait` /
+ * `request`; `cloud-sql-proxy wait` (waits for another proxy's startup and exits).
  */
 const ONE_SHOT_ARGS = new Set([
   '--version', '-version', 'version', '-V', '--help', '-help', '-h', 'help',
