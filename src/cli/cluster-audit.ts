@@ -65,10 +65,20 @@ export function loadKubeConfig(args: Pick<ClusterArgs, 'kubeconfig' | 'context'>
   try {
     if (from.length > 0) {
       kc.loadFromFile(from[0]!);
+      // kubectl's merge: the first file to name a cluster, user or context wins; the first current-context too.
       for (const file of from.slice(1)) {
         const more = new KubeConfig();
         more.loadFromFile(file);
-        kc.mergeConfig(more);
+        const add = <T extends { name: string }>(have: readonly T[], extra: readonly T[]) => [
+          ...have,
+          ...extra.filter((x) => !have.some((h) => h.name === x.name)),
+        ];
+        kc.loadFromOptions({
+          clusters: add(kc.getClusters(), more.getClusters()),
+          users: add(kc.getUsers(), more.getUsers()),
+          contexts: add(kc.getContexts(), more.getContexts()),
+          currentContext: kc.getCurrentContext() || more.getCurrentContext(),
+        });
       }
     } else if (env.KUBERNETES_SERVICE_HOST !== undefined) {
       kc.loadFromCluster();
