@@ -98,8 +98,8 @@ const OBJECT_NAME_WORDS = new Set([
 /** A Kubernetes object name (DNS-1123 label or subdomain), optionally `namespace/name`, of hyphenated words. */
 const OBJECT_NAME = /^([a-z0-9]([a-z0-9-]*[a-z0-9])?\/)?[a-z0-9]+(-[a-z0-9]+)+$/;
 
-/** A file path: absolute, relative to ., .. or ~, or a relative path to a key, certificate or credentials file. */
-const FILE_PATH = /^(\/|\.{1,2}\/|~\/)\S*$|^[\w.-]+(\/[\w.-]+)+\.(key|pem|crt|cer|der|csr|json|p12|pfx|jks|keystore|gpg|asc|pub)$/;
+/** A file path: absolute, relative to ., .. or ~, or a (relative) key, certificate or credentials file name. */
+const FILE_PATH = /^(\/|\.{1,2}\/|~\/)\S*$|^[\w.-]+(\/[\w.-]+)*\.(key|pem|crt|cer|der|csr|json|p12|pfx|jks|keystore|gpg|asc|pub)$/;
 
 /** A URL: scheme://authority[/...]. Without userinfo (user:password@) and without a secret in its query. */
 const URL = /^[a-z][a-z0-9+.-]*:\/\/([^\s/?#]*)([/?#]\S*)?$/i;

@@ -127,7 +127,7 @@ t.test('literal secrets stay reported', async (t) => {
 });
 
 t.test('evidentlyNotSecret on examples from real manifests', async (t) => {
-  for (const v of ['yes', 'Disabled', 'my-secret-name', 'webhook-tls', 'kube-system/cluster-ca-cert', '/usr/share/nginx/certs/tls.key', './tls.crt', '~/x', 'certs/sa.json', 'https://sso.example.com/realms/x', '${VAR}', '$(VAR)']) {
+  for (const v of ['yes', 'Disabled', 'my-secret-name', 'webhook-tls', 'kube-system/cluster-ca-cert', '/usr/share/nginx/certs/tls.key', './tls.crt', '~/x', 'certs/sa.json', 'tls.key', 'service-account.json', 'https://sso.example.com/realms/x', '${VAR}', '$(VAR)']) {
     t.ok(evidentlyNotSecret(v), `${v} is not a secret`);
   }
   for (const v of ['changeme', 's3cr3t', 'password123', 'secret', 'token', 'example-pg-password', 'amqp://u:p@host/', 'https://h/x?token=1', 'sk_live_abc']) {
