@@ -67,6 +67,11 @@ export function toWorkload(obj: KubeObject): Workload | null {
   };
 }
 
+/** A Pod no controller owns: it is never rolled out, only deleted (evictions, node drains, by hand). */
+export function isBarePod(w: Workload): boolean {
+  return w.kind === 'Pod' && !w.metadata.ownerReferences?.length;
+}
+
 /** Display name: metadata.name, else generateName + '*' (Pods from a ReplicaSet have only generateName). */
 export function workloadName(meta: V1ObjectMeta | undefined): string {
   if (meta?.name) return meta.name;

@@ -3,6 +3,7 @@ import { addDelay, chooseDelayMethod, describeDelay, noDelayAdvice } from '../en
 import { proxySidecars, restartsAlways } from '../engine/shutdown.js';
 import { describeRoutes, routesOf, trafficOf } from '../engine/traffic.js';
 import type { Rule, RuleContext, Workload } from '../engine/types.js';
+import { isBarePod } from '../engine/workload.js';
 
 const NO_PROXY_ENV = { proxyEnv: false };
 
@@ -25,7 +26,7 @@ function remedy(c: V1Container, ctx: RuleContext): string {
 
 /** When the lost requests happen: a bare Pod is never rolled out, only deleted. */
 function whenLost(w: Workload): string {
-  return w.kind === 'Pod' && !w.metadata.ownerReferences?.length
+  return isBarePod(w)
     ? 'requests fail whenever the pod is deleted (evictions, node drains)'
     : 'requests fail in every rollout';
 }

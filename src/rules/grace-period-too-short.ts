@@ -1,5 +1,6 @@
 import { DEFAULT_GRACE_SECONDS, graceSetExplicitly, gracePeriodSeconds, requiredGrace, type GraceNeed } from '../engine/shutdown.js';
 import type { Rule, Workload } from '../engine/types.js';
+import { isBarePod } from '../engine/workload.js';
 import type { V1PodSpec } from '@kubernetes/client-node';
 
 /**
@@ -11,7 +12,7 @@ function keepsUserChoice(spec: V1PodSpec, need: GraceNeed): boolean {
 }
 
 function whenCut(w: Workload): string {
-  return w.kind === 'Pod' && !w.metadata.ownerReferences?.length
+  return isBarePod(w)
     ? 'whenever the pod is deleted (evictions, node drains)'
     : 'whenever a pod stops (rollouts, scale-down, node drains)';
 }

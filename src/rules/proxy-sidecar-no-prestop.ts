@@ -2,6 +2,7 @@ import type { V1Container } from '@kubernetes/client-node';
 import { addDelay, chooseDelayMethod, describeDelay, moveToNativeSidecars, noDelayAdvice, resolveStrategy } from '../engine/prestop.js';
 import { ownSigtermDelaySeconds, proxySidecars, restartsAlways } from '../engine/shutdown.js';
 import type { RuleContext, Rule, Workload } from '../engine/types.js';
+import { isBarePod } from '../engine/workload.js';
 
 const PROXY_ENV = { proxyEnv: true };
 
@@ -40,7 +41,8 @@ export const proxySidecarNoPrestop: Rule = {
       path: `${e.path}/lifecycle/preStop`,
       message:
         `proxy '${e.container.name}' has no preStop: it exits at SIGTERM while the app still drains. ` +
-        `Requests in flight lose their connection during every rollout. ${remedy(e.container, ctx)}`,
+        `Requests in flight lose their connection ${isBarePod(w) ? 'whenever the pod is deleted (evictions, node drains)' : 'during every rollout'}. ` +
+        remedy(e.container, ctx),
     }));
   },
   fix(spec, ctx, w) {

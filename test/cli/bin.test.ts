@@ -93,5 +93,6 @@ t.test('mutate through the binary', async (t) => {
   const r = await gracekeeper(['mutate', '-'], `# keep me\n${WEB}`);
   t.equal(r.code, 0, r.stderr);
   t.match(r.stdout, /^# keep me\n/);
-  t.match(r.stdout, /readinessProbe:/);
+  // No Service given: port 8080 is assumed to receive traffic, so the app gets its drain delay (and no probe).
+  t.match(r.stdout, /preStop:\n\s+sleep:\n\s+seconds: 5/);
 });
