@@ -179,7 +179,7 @@ function summarySection(report: AuditReport, options: HtmlOptions): string {
       const rule = options.rules.find((r) => r.id === id);
       const action = options.config.rules[id] ?? rule?.defaultAction ?? '';
       return (
-        `<tr><td data-label="Rule"><code>${e(id)}</code></td><td data-label="Action">${e(action)}</td>` +
+        `<tr><td data-label="Rule" class="rule"><code>${e(id)}</code></td><td data-label="Action">${e(action)}</td>` +
         `<td data-label="Deny">${row.deny}</td><td data-label="Warn">${row.warn}</td><td data-label="Workloads">${row.workloads.size}</td>` +
         `<td data-label="What it catches">${e(rule?.summary ?? '')}</td></tr>`
       );
