@@ -31,7 +31,9 @@ const plainCache = new Map<string, boolean>();
  * an indicator. In flow collections `,[]{}` end a plain scalar.
  */
 function plainOk(s: string, inFlow: boolean): boolean {
-  if (s === '' || /[\n\r\t]|^ | $/.test(s) || (inFlow && /[,[\]{}]/.test(s))) return false;
+  // `<<` is a merge key; a date reads as a timestamp to other YAML 1.1 readers; go-yaml's scanner (libyaml's) may
+  // end or refuse a plain scalar at `:` or `?` inside a flow collection.
+  if (s === '' || s === '<<' || /[\n\r\t]|^ | $|^\d{4}-\d\d?-\d\d?/.test(s) || (inFlow && /[,[\]{}:?]/.test(s))) return false;
   let ok = plainCache.get(s);
   if (ok === undefined) {
     ok = manifestDocument(s).toString({ lineWidth: 0 }) === `${s}\n`;

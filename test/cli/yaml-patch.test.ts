@@ -52,6 +52,9 @@ t.test('a changed scalar keeps its place, quoting style and comment; octal neigh
 t.test('new strings that would read as numbers or booleans are quoted', async (t) => {
   const out = patch('a: 1\n', (v) => Object.assign(v, { mode: '0755', on: 'yes', n: 'N', list: ['0644', 'off', '1:20'] }));
   t.equal(out, `a: 1\nmode: "0755"\n"on": "yes"\n"n": "N"\nlist:\n  - "0644"\n  - "off"\n  - 1:20\n`);
+  // Not a merge key, not a date to other YAML 1.1 readers, and no bare `:` inside a flow collection.
+  t.equal(patch('a: 1\n', (v) => Object.assign(v, { '<<': '2024-01-01' })), 'a: 1\n"<<": "2024-01-01"\n');
+  t.equal(patch('a: {b: 1}\n', (v) => (v.a.image = 'nginx:1.27')), 'a: {b: 1, image: "nginx:1.27"}\n');
 });
 
 t.test('keys added to a block mapping after its last entry, at its indentation, in the file style', async (t) => {
