@@ -318,6 +318,7 @@ async function serviceAccountKubeconfig(name: string, rules?: Array<{ apiGroups:
 t.test('a user without list rights gets an error naming the resource and the verb', async (t) => {
   const file = await serviceAccountKubeconfig('nobody');
   const r = await cli(['audit', '--cluster', '--kubeconfig', file]);
+  t.comment(`as a ServiceAccount without rights: ${r.stderr}`);
   t.equal(r.code, 2, 'exit 2, as for an input error');
   t.equal(r.stdout, '', 'no report');
   t.match(
