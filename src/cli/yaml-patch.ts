@@ -50,7 +50,9 @@ export class UnsupportedEdit extends Error {}
 
 const isRecord = (v: unknown): v is Record<string, Json> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const keyOf = (pair: unknown) => (isPair(pair) ? (isScalar(pair.key) ? String(pair.key.value) : String(pair.key)) : undefined);
-const isMergePair = (pair: unknown) => isPair(pair) && isScalar(pair.key) && pair.key.value === '<<' && pair.key.source === '<<';
+/** A `<<: *defaults` entry: with YAML 1.1 merge keys, its key reads as a symbol. */
+const isMergePair = (pair: unknown) =>
+  isPair(pair) && isScalar(pair.key) && typeof pair.key.value === 'symbol' && pair.key.value.description === '<<';
 const rangeOf = (node: unknown): [number, number, number] => {
   const r = (node as Node | null)?.range;
   if (!r) throw new UnsupportedEdit('a node without a position');
@@ -297,7 +299,10 @@ class TextPatcher {
   }
 
   private diffSeq(seq: YAMLSeq<unknown>, before: Json[], after: Json[]): void {
-    if (after.length === 0) return this.replace(seq, after);
+    if (after.length === 0) {
+      before.forEach((value, j) => this.drop(seq, j, value));
+      return this.replace(seq, after);
+    }
     const was = itemNames(before);
     const now = itemNames(after);
     const removed = new Set<number>();
@@ -505,7 +510,8 @@ class TextPatcher {
       const { indentSeq, indent } = this.shared.style;
       const offset = from ? this.column(this.dash(moved.seq, 0)) - this.column(rangeOf(from.key)[0]) : indentSeq ? indent : 0;
       const dashColumn = column + offset;
-      return [`${' '.repeat(column)}${inlineKey(key, false)}:`, ...value.flatMap((v) => this.itemLines(v, dashColumn))];
+      const gap = this.gapOf(moved.seq);
+      return [`${' '.repeat(column)}${inlineKey(key, false)}:`, ...value.flatMap((v) => this.itemLines(v, dashColumn, gap))];
     }
     return blockLines({ [key]: value }, column, this.shared.style);
   }
