@@ -1,7 +1,7 @@
 # Sourced by scripts/e2e-build.sh and scripts/helm-build.sh: a tool built from Go modules into a cache
 # OUTSIDE the repo, keyed by version, reused while its stamp matches, one build at a time per cache.
 #
-#   CB_NAME=helm-build  CB_WHAT="helm v3.19.5"  CB_VERSION=v3.19.5
+#   CB_NAME=helm-build  CB_WHAT="helm v3.22.0"  CB_VERSION=v3.22.0
 #   CB_OUT=<cache dir, holds .lock>  CB_STAMP=<stamp file>  CB_RESULT=<printed last: dir or binary>
 #   CB_BINARIES=(<executables that must exist>)
 #   cb_start "$@"            # --print | --force | -h | nothing; prints CB_RESULT and exits when the cache
