@@ -220,6 +220,7 @@ t.test('toWorkload sees every workload the mutate output holds', async (t) => {
 const POD_SPEC = {
   serviceAccountName: 'shop',
   enableServiceLinks: false,
+  automountServiceAccountToken: true,
   terminationGracePeriodSeconds: 5,
   containers: [
     {
@@ -262,6 +263,7 @@ spec:
     spec:
       serviceAccountName: shop
       enableServiceLinks: off   # YAML 1.1: false
+      automountServiceAccountToken: on
       terminationGracePeriodSeconds: 5
       containers:
       - name: web
@@ -312,6 +314,7 @@ spec:
         spec:
             serviceAccountName: shop
             enableServiceLinks: no
+            automountServiceAccountToken: yes
             terminationGracePeriodSeconds: 5
             containers:
                 - name: web
@@ -357,7 +360,7 @@ spec:
 
 /** Flow style, one line per object, with a comment in a flow list spread over lines. */
 const FLOW = `# flow style
-{apiVersion: apps/v1, kind: Deployment, metadata: {name: web, namespace: shop}, spec: {replicas: 2, selector: {matchLabels: {app: web}}, template: {metadata: {labels: {app: web}}, spec: {serviceAccountName: shop, enableServiceLinks: off, terminationGracePeriodSeconds: 5, containers: [
+{apiVersion: apps/v1, kind: Deployment, metadata: {name: web, namespace: shop}, spec: {replicas: 2, selector: {matchLabels: {app: web}}, template: {metadata: {labels: {app: web}}, spec: {serviceAccountName: shop, enableServiceLinks: off, automountServiceAccountToken: on, terminationGracePeriodSeconds: 5, containers: [
   {name: web, image: "registry.example.com/shop/web:2.4.1", ports: [{name: http, containerPort: 8080}], volumeMounts: [{name: token, mountPath: /var/run/token}]},  # the app
   {name: cloud-sql-proxy, image: "gcr.io/cloud-sql-connectors/cloud-sql-proxy:2.14.1", args: [--port=5432, "shop:eu:db"]}  # the proxy
 ], volumes: [{name: token, secret: {secretName: token, defaultMode: 0400}}, {name: scripts, configMap: {name: scripts, defaultMode: 0755, items: [{key: run.sh, path: run.sh, mode: 0644}]}}]}}}}
@@ -402,11 +405,12 @@ t.test('octal modes and YAML 1.1 booleans next to a fixed line stay as written',
   for (const kept of ['      enableServiceLinks: off   # YAML 1.1: false\n', '          defaultMode: 0400\n', '          defaultMode: 0755\n', '- {key: run.sh, path: run.sh, mode: 0644}\n']) {
     t.ok(r.stdout.includes(kept), `kept: ${kept.trim()}`);
   }
-  t.match(r.stdout, '      enableServiceLinks: off   # YAML 1.1: false\n      terminationGracePeriodSeconds: 35\n', 'the grace period line next to them is the one that changed');
+  t.match(r.stdout, '      enableServiceLinks: off   # YAML 1.1: false\n      automountServiceAccountToken: on\n      terminationGracePeriodSeconds: 35\n', 'the grace period line next to them is the one that changed');
   t.match(r.stdout, 'initContainers:\n      - name: cloud-sql-proxy # the proxy\n', 'the proxy moved with its comment, next to containers');
   const out = parseManifests(r.stdout, 'out.yaml').manifests[0]!.object as any;
   t.equal(out.spec.template.spec.volumes[0].secret.defaultMode, 256, '0400 reads as 256, not 400');
   t.equal(out.spec.template.spec.enableServiceLinks, false);
+  t.equal(out.spec.template.spec.automountServiceAccountToken, true, 'on reads as true');
 });
 
 t.test('a fix that cannot be written in place is reported and its document printed unchanged', async (t) => {
