@@ -528,7 +528,9 @@ class TextPatcher {
       return this.insertFlow(seq, this.lastKept(seq, removed), texts);
     }
     const column = this.column(this.dash(seq, 0));
-    const lines = values.flatMap((v) => this.itemLines(v, column, this.gapOf(seq)));
+    // A list whose items are all flow mappings on one line (`- {name: A, value: "1"}`) gets its new items so.
+    const flowItems = seq.items.every((item) => isMap(item) && item.flow && !this.multiLine(item));
+    const lines = values.flatMap((v) => this.itemLines(v, column, this.gapOf(seq), flowItems));
     const previous = this.lastKept(seq, removed, at);
     if (previous >= 0) return this.insertLines(this.lineEnd(this.entryEnd(seq, previous)), lines);
     const next = seq.items.findIndex((_, i) => i >= at && !removed.has(i));
@@ -605,7 +607,7 @@ class TextPatcher {
   }
 
   /** Lines of a block sequence item at dash column `column`: a moved item keeps its text, re-indented. */
-  private itemLines(value: Json, column: number, gap = this.shared.style.seqGap): string[] {
+  private itemLines(value: Json, column: number, gap = this.shared.style.seqGap, flowItems = false): string[] {
     const d = this.movable(value);
     if (d && !this.isFlow(d.seq)) {
       const dash = this.dash(d.seq, d.index);
@@ -623,6 +625,7 @@ class TextPatcher {
         return [`${' '.repeat(column)}-${' '.repeat(gap)}${text}`];
       }
     }
+    if (flowItems && isRecord(value)) return [`${' '.repeat(column)}-${' '.repeat(gap)}${flowText(value, this.shared.style.flowPadding)}`];
     return blockLines([value], column, { ...this.shared.style, seqGap: gap });
   }
 

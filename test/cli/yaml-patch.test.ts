@@ -157,6 +157,14 @@ t.test('a dropped item is not reused for an unrelated item of the same name', as
   t.equal(out, 'env: []\ncontainers:\n- name: proxy\n  image: p\n');
 });
 
+t.test('a list of one-line flow mappings gets its new items so', async (t) => {
+  const text = 'env:\n- {name: A, value: "1"} # first\n- {name: B, value: "2"}\n';
+  t.equal(
+    patch(text, (v) => v.env.push({ name: 'CSQL_PROXY_MIN_SIGTERM_DELAY', value: '30s' })),
+    'env:\n- {name: A, value: "1"} # first\n- {name: B, value: "2"}\n- {name: CSQL_PROXY_MIN_SIGTERM_DELAY, value: 30s}\n',
+  );
+});
+
 t.test('removing keys and items removes their lines only', async (t) => {
   const text = `a:
   - name: x # first
