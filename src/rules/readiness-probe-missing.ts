@@ -12,17 +12,30 @@ function unprobed(w: Workload, ctx: RuleContext) {
     .filter((e) => e.routes.length > 0 && !e.container.readinessProbe && !isProxy(e.container, w, ctx.config));
 }
 
-/** The port a probe should check: the first port a Service is known to route to, by name when it targets one. */
-function probePort(routes: readonly Route[]): number | string {
-  const route = routes[0]!;
-  return route.portName ?? route.containerPort;
+/**
+ * The port a probe should check: the first port a known Service routes to that the container declares, by name
+ * when the Service targets one. A numeric targetPort the container does not declare still reaches the pod
+ * (containerPort is informational), but nothing shows that anything listens there: no probe is made on it.
+ */
+function probePort(routes: readonly Route[]): number | string | undefined {
+  const route = routes.find((r) => r.declared);
+  return route ? (route.portName ?? route.containerPort) : undefined;
 }
 
 function advice(routes: readonly Route[], known: boolean): string {
   if (!known) {
     return 'Add one on the port your Service targets (no automatic fix: which port carries traffic is not known).';
   }
-  return `Fix: tcpSocket on port ${probePort(routes)}, or better an HTTP check of the app's own readiness.`;
+  const port = probePort(routes);
+  if (port === undefined) {
+    const ports = [...new Set(routes.map((r) => r.containerPort))];
+    return (
+      `Add one on the port the app listens on (no automatic fix: the container does not declare ` +
+      `${ports.length === 1 ? 'port' : 'ports'} ${ports.join(', ')}, ` +
+      'so nothing shows that anything listens there).'
+    );
+  }
+  return `Fix: tcpSocket on port ${port}, or better an HTTP check of the app's own readiness.`;
 }
 
 export const readinessProbeMissing: Rule = {
@@ -44,11 +57,13 @@ export const readinessProbeMissing: Rule = {
     // unready forever, an outage made by the fix.
     if (trafficOf(w, ctx).basis !== 'services') return;
     for (const e of unprobed(w, ctx)) {
+      const port = probePort(e.routes);
+      if (port === undefined) continue;
       const c: V1Container = spec.containers[e.index]!;
       // The API server defaults probe fields before mutating webhooks run, and validates after them; give
       // the defaulted values explicitly so a re-invocation sees the same object and the patch stays stable.
       c.readinessProbe = {
-        tcpSocket: { port: probePort(e.routes) },
+        tcpSocket: { port },
         periodSeconds: 5,
         timeoutSeconds: 1,
         successThreshold: 1,
