@@ -111,27 +111,32 @@ export async function startKubelet(o: KubeletOptions): Promise<Kubelet> {
   const proc = new ManagedProcess('kubelet', join(o.binDir, 'kubelet'), args, { logPath: join(dir, 'kubelet.log'), cwd: dir });
 
   let cleaned = false;
+  /** What the last cleanup undid, for the log. */
+  const undone: string[] = [];
   const cleanupSync = (): void => {
     if (cleaned) return;
     cleaned = true;
     proc.killSync();
-    unmountUnder(paths.root);
-    removeCgroups('kubepods');
+    const mounts = unmountUnder(paths.root);
+    if (mounts.length) undone.push(`${mounts.length} mounts under its root dir`);
+    const cgroups = removeCgroups('kubepods');
+    if (cgroups.length) undone.push(`${cgroups.length} kubepods cgroups`);
     for (const [p, was] of existed) {
-      if (!was) {
+      if (!was && existsSync(p)) {
         unmountUnder(p);
         tryRun('rm', ['-rf', '--one-file-system', p]);
+        undone.push(p);
       }
     }
-    sysctls.restore();
+    const restored = sysctls.restore();
+    if (restored.length) undone.push(`sysctls ${restored.join(', ')}`);
     removeTempDir(dir);
   };
   const stop = async (): Promise<void> => {
     if (cleaned) return;
     await proc.stop(15_000);
-    const restored = sysctls.restore();
-    if (restored.length) log(`restored ${restored.join(', ')}`);
     cleanupSync();
+    if (undone.length) log(`kubelet stopped; undone: ${undone.join('; ')}`);
   };
 
   try {

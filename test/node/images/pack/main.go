@@ -3,6 +3,10 @@
 // Debian's busybox-static, with no registry and no image tooling.
 //
 //	pack -out img.tar -tag gcr.io/x/y:1 -entrypoint '["/y"]' -env A=b -file /path/bin:/y:0755 -link /bin/sh:busybox
+//
+// For Gracekeeper's own image (scripts/image-build.sh): -tree /staging/dir:/app/dir adds a directory with its
+// files, modes and symlinks; -user, -workdir and -expose (repeatable, e.g. 8443/tcp) set those config fields.
+// Left out, the config is as before (WorkingDir "/", no User, no ExposedPorts).
 package main
 
 import (
@@ -13,9 +17,11 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io/fs"
 	"log"
 	"os"
 	"path"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -30,8 +36,12 @@ func (l *list) Set(v string) error { *l = append(*l, v); return nil }
 var epoch = time.Unix(0, 0).UTC()
 
 func main() {
-	var tags, envs, files, links list
+	var tags, envs, files, links, trees, exposes list
 	out := flag.String("out", "", "archive to write")
+	user := flag.String("user", "", "config User, e.g. 65532:65532")
+	workdir := flag.String("workdir", "/", "config WorkingDir")
+	flag.Var(&trees, "tree", "source-dir:destination-dir, every file, directory and symlink under it (repeatable)")
+	flag.Var(&exposes, "expose", "port/proto for ExposedPorts (repeatable)")
 	entrypoint := flag.String("entrypoint", "[]", "JSON array")
 	cmd := flag.String("cmd", "[]", "JSON array")
 	flag.Var(&tags, "tag", "image reference (repeatable)")
@@ -89,6 +99,53 @@ func main() {
 		_, err = lw.Write(data)
 		must(err)
 	}
+	sort.Strings(trees)
+	for _, tr := range trees {
+		parts := strings.SplitN(tr, ":", 2)
+		if len(parts) != 2 {
+			log.Fatalf("pack: -tree %q is not source-dir:destination-dir", tr)
+		}
+		src, dst := parts[0], path.Clean(parts[1])
+		addDirs(dst + "/x")
+		// WalkDir visits in lexical order: the layer's bytes depend only on the tree.
+		must(filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			rel, err := filepath.Rel(src, p)
+			if err != nil || rel == "." {
+				return err
+			}
+			name := strings.TrimPrefix(path.Join(dst, filepath.ToSlash(rel)), "/")
+			info, err := os.Lstat(p)
+			if err != nil {
+				return err
+			}
+			switch {
+			case info.IsDir():
+				dirs["/"+name] = true
+				return lw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: name + "/", Mode: int64(info.Mode().Perm()), ModTime: epoch})
+			case info.Mode()&fs.ModeSymlink != 0:
+				target, err := os.Readlink(p)
+				if err != nil {
+					return err
+				}
+				return lw.WriteHeader(&tar.Header{Typeflag: tar.TypeSymlink, Name: name, Linkname: target, Mode: 0o777, ModTime: epoch})
+			case info.Mode().IsRegular():
+				data, err := os.ReadFile(p)
+				if err != nil {
+					return err
+				}
+				if err := lw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: name, Mode: int64(info.Mode().Perm()), Size: int64(len(data)), ModTime: epoch}); err != nil {
+					return err
+				}
+				_, err = lw.Write(data)
+				return err
+			default:
+				return fmt.Errorf("pack: -tree: %s is neither a file, a directory nor a symlink", p)
+			}
+		}))
+	}
 	sort.Strings(links)
 	for _, l := range links {
 		parts := strings.SplitN(l, ":", 2)
@@ -101,18 +158,29 @@ func main() {
 	must(lw.Close())
 	diffID := digest(layer.Bytes())
 
+	imageConfig := map[string]any{
+		"Entrypoint": ep,
+		"Cmd":        cm,
+		"Env":        append([]string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}, envs...),
+		"WorkingDir": *workdir,
+	}
+	if *user != "" {
+		imageConfig["User"] = *user
+	}
+	if len(exposes) > 0 {
+		ports := map[string]any{}
+		for _, e := range exposes {
+			ports[e] = map[string]any{}
+		}
+		imageConfig["ExposedPorts"] = ports
+	}
 	config := map[string]any{
 		"architecture": "amd64",
 		"os":           "linux",
 		"created":      epoch.Format(time.RFC3339),
-		"config": map[string]any{
-			"Entrypoint": ep,
-			"Cmd":        cm,
-			"Env":        append([]string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}, envs...),
-			"WorkingDir": "/",
-		},
-		"rootfs":  map[string]any{"type": "layers", "diff_ids": []string{"sha256:" + diffID}},
-		"history": []map[string]any{{"created": epoch.Format(time.RFC3339), "created_by": "gracekeeper test/node/images/pack"}},
+		"config":       imageConfig,
+		"rootfs":       map[string]any{"type": "layers", "diff_ids": []string{"sha256:" + diffID}},
+		"history":      []map[string]any{{"created": epoch.Format(time.RFC3339), "created_by": "gracekeeper test/node/images/pack"}},
 	}
 	configJSON, err := json.Marshal(config)
 	must(err)
