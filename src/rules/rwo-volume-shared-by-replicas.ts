@@ -34,6 +34,21 @@ function overlap(w: Workload): Overlap | undefined {
 const pods = (o: Overlap) =>
   o.perNode ? 'the pods it runs on each node' : o.replicas > 1 ? `its ${o.replicas} replicas` : 'the old and the surge pod';
 
+/**
+ * Names of a StatefulSet's volumeClaimTemplates. The controller gives each pod its own claim for them and replaces a
+ * pod template volume of the same name with it (updateStorage), so such a volume never shares the claim it names.
+ */
+function claimTemplateNames(w: Workload): Set<string> {
+  if (w.kind !== 'StatefulSet') return new Set();
+  const templates = (w.object.spec as { volumeClaimTemplates?: unknown } | undefined)?.volumeClaimTemplates;
+  if (!Array.isArray(templates)) return new Set();
+  return new Set(
+    templates
+      .map((t) => (t as { metadata?: { name?: unknown } } | null)?.metadata?.name)
+      .filter((n): n is string => typeof n === 'string'),
+  );
+}
+
 function accessModes(pvc: unknown): string[] {
   const modes = (pvc as { spec?: { accessModes?: unknown } } | undefined)?.spec?.accessModes;
   return Array.isArray(modes) ? modes.filter((m): m is string => typeof m === 'string') : [];
@@ -49,9 +64,10 @@ export const rwoVolumeSharedByReplicas: Rule = {
     if (!o) return [];
     const namespace = w.metadata.namespace ?? '';
     const issues: RuleIssue[] = [];
+    const perPod = claimTemplateNames(w);
     (w.podSpec.volumes ?? []).forEach((v, i) => {
       const claim = v.persistentVolumeClaim?.claimName;
-      if (!claim) return;
+      if (!claim || perPod.has(v.name)) return;
       const path = `${w.pointer}/volumes/${i}/persistentVolumeClaim/claimName`;
       const lookup = ctx.cluster.getPersistentVolumeClaim(namespace, claim);
       if (!lookup.found) {
