@@ -69,7 +69,11 @@ export const ServerConfigSchema = Type.Object(
         }),
         resyncSeconds: Int(300, 10, 86400, 'full scan (every workload re-evaluated, every report compared) this often'),
         debounceSeconds: Int(5, 0, 3600, 'after a workload or namespace changes: rescan its namespace once it has been quiet this long'),
-        maxResults: Int(1000, 1, 10000, 'results kept per report (fail before warn before error); the summary still counts all'),
+        maxResults: Int(1000, 1, 10000, 'results kept per report (fail, then error, then warn); the summary still counts all'),
+        leaseName: Type.String({
+          default: 'gracekeeper-reports',
+          description: "Lease in the webhook's namespace (POD_NAMESPACE) electing the one replica that scans; empty, or no POD_NAMESPACE: every replica scans",
+        }),
       },
       { default: {}, additionalProperties: false },
     ),

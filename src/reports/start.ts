@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import { delimiter } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
@@ -8,6 +10,8 @@ import type { Metrics } from '../server/metrics.js';
 import { kubernetesReportApi } from './api.js';
 import { REPORT_FORMATS, apiVersionOfFormat } from './format.js';
 import { ScanInformers } from './informers.js';
+import { LeaderElector } from './leader.js';
+import { kubernetesLeaseApi } from './lease-api.js';
 import { ReportScheduler, type NamespaceCounts, type ScanSettings } from './scheduler.js';
 import { ReportWriter } from './writer.js';
 
@@ -26,6 +30,9 @@ export interface BackgroundReports {
 }
 
 const REQUEST_TIMEOUT_MS = 30_000;
+/** As client-go's defaults for controllers: a Lease held 15 s, tried every 2 s (renewed well within). */
+const LEASE_DURATION_MS = 15_000;
+const LEASE_RETRY_MS = 2_000;
 
 function loadKubeConfig(config: ServerConfig): KubeConfig {
   const kubeConfig = new KubeConfig();
@@ -58,16 +65,10 @@ function findingsGauge(metrics: Metrics): (namespace: string, counts: NamespaceC
   };
 }
 
-/**
- * The background scan (reports.enabled): informers on workloads and Namespaces, the scheduler that evaluates
- * them with the webhook's engine, policy and live cluster view, and the writer that keeps one report per
- * namespace. Throws GracekeeperError only for a kubeconfig it cannot load; API failures are logged and retried.
- */
-export function createBackgroundReports(options: BackgroundReportsOptions): BackgroundReports {
+/** One scan from start to stop: informers, scheduler and writer (made anew each time this replica leads). */
+function createScan(options: BackgroundReportsOptions, kubeConfig: KubeConfig, logger: Logger): BackgroundReports {
   const { config, metrics } = options;
-  const logger = options.logger.child({ component: 'reports' });
   const format = REPORT_FORMATS[config.reports.format];
-  const kubeConfig = loadKubeConfig(config);
   const stopping = new AbortController();
   const writer = new ReportWriter(kubernetesReportApi(kubeConfig, format, REQUEST_TIMEOUT_MS, stopping.signal), {
     onWrite(operation, namespace, error) {
@@ -99,12 +100,6 @@ export function createBackgroundReports(options: BackgroundReportsOptions): Back
     onCounts: findingsGauge(metrics),
     onScan: (scan, _namespaces, _workloads, _written, error) => metrics.reportScans.inc({ scan, result: error ? 'failure' : 'success' }),
   });
-  for (const operation of ['create', 'update', 'delete'] as const) {
-    for (const result of ['success', 'failure'] as const) metrics.reportWrites.inc({ operation, result }, 0);
-  }
-  for (const scan of ['full', 'changes'] as const) {
-    for (const result of ['success', 'failure'] as const) metrics.reportScans.inc({ scan, result }, 0);
-  }
   return {
     start() {
       logger.info(
@@ -118,7 +113,67 @@ export function createBackgroundReports(options: BackgroundReportsOptions): Back
       stopping.abort();
       await scheduler?.stop();
       await informers.stop();
+      // Another replica reports from now on: no stale series here.
+      metrics.reportFindings.reset();
       logger.info('background scan stopped');
+    },
+  };
+}
+
+/**
+ * The background scan (reports.enabled): informers on workloads and Namespaces, the scheduler that evaluates
+ * them with the webhook's engine, policy and live cluster view, and the writer that keeps one report per
+ * namespace. With a Lease name and POD_NAMESPACE, only the replica holding the Lease scans (the others take over
+ * within 15 s of it going away); otherwise every replica scans. Throws GracekeeperError only for a kubeconfig it
+ * cannot load; API failures are logged and retried.
+ */
+export function createBackgroundReports(options: BackgroundReportsOptions): BackgroundReports {
+  const { config, metrics } = options;
+  const logger = options.logger.child({ component: 'reports' });
+  const kubeConfig = loadKubeConfig(config);
+  for (const operation of ['create', 'update', 'delete'] as const) {
+    for (const result of ['success', 'failure'] as const) metrics.reportWrites.inc({ operation, result }, 0);
+  }
+  for (const scan of ['full', 'changes'] as const) {
+    for (const result of ['success', 'failure'] as const) metrics.reportScans.inc({ scan, result }, 0);
+  }
+  const namespace = options.settings().modes.ownNamespace;
+  const leaseName = config.reports.leaseName;
+  if (!namespace || !leaseName) {
+    logger.info({ leaseName: leaseName || null, podNamespace: namespace ?? null }, 'no report scan lease: this replica scans');
+    return createScan(options, kubeConfig, logger);
+  }
+
+  let scan: BackgroundReports | undefined;
+  let stopping: Promise<void> = Promise.resolve();
+  const elector = new LeaderElector({
+    api: kubernetesLeaseApi(kubeConfig, leaseName, namespace),
+    name: leaseName,
+    namespace,
+    identity: `${hostname()}_${randomBytes(4).toString('hex')}`,
+    leaseDurationMs: LEASE_DURATION_MS,
+    retryMs: LEASE_RETRY_MS,
+    logger,
+    onStartedLeading() {
+      const next = createScan(options, kubeConfig, logger);
+      scan = next;
+      // A scan of an earlier term must be gone before this one writes.
+      void stopping.then(() => {
+        if (scan === next) next.start();
+      });
+    },
+    onStoppedLeading() {
+      const previous = scan;
+      scan = undefined;
+      if (previous) stopping = stopping.then(() => previous.stop());
+    },
+  });
+  return {
+    start: () => elector.start(),
+    async stop() {
+      await elector.stop();
+      await stopping;
+      await scan?.stop();
     },
   };
 }

@@ -7,7 +7,7 @@
  * time.
  */
 import t from 'tap';
-import type { V1ClusterRole, V1ClusterRoleBinding, V1ConfigMap, V1CustomResourceDefinition } from '@kubernetes/client-node';
+import type { V1ClusterRole, V1ClusterRoleBinding, V1ConfigMap, V1CustomResourceDefinition, V1Role, V1RoleBinding } from '@kubernetes/client-node';
 import { parse } from 'yaml';
 import { buildServerConfig } from '../../src/config/server.js';
 import { RULE_IDS } from '../../src/rules/index.js';
@@ -25,14 +25,22 @@ const ofKind = (docs: K8sObject[], kind: string) => docs.filter((d) => d.kind ==
 
 t.test('defaults: no scan, no extra RBAC, no CRD', async (t) => {
   const docs = render({});
-  t.same(config(docs).reports, { enabled: false, format: 'openreports', resyncSeconds: 300, debounceSeconds: 5, maxResults: 1000 });
+  t.same(config(docs).reports, { enabled: false, format: 'openreports', resyncSeconds: 300, debounceSeconds: 5, maxResults: 1000, leaseName: 'gk-gracekeeper-reports' });
   t.equal(ofKind(docs, 'ClusterRole').length, 1);
+  t.equal(ofKind(docs, 'Role').length, 0);
   t.equal(ofKind(docs, 'CustomResourceDefinition').length, 0);
 });
 
 t.test('reports.enabled: the config turns it on; the reports ClusterRole covers every informer and the reports', async (t) => {
   const docs = render({ 'reports.enabled': true, 'reports.resyncSeconds': 120, 'reports.maxResults': 50 });
-  t.same(config(docs).reports, { enabled: true, format: 'openreports', resyncSeconds: 120, debounceSeconds: 5, maxResults: 50 });
+  t.same(config(docs).reports, { enabled: true, format: 'openreports', resyncSeconds: 120, debounceSeconds: 5, maxResults: 50, leaseName: 'gk-gracekeeper-reports' });
+  const lease = findObject<V1Role>(docs, 'Role', 'gk-gracekeeper-reports');
+  t.equal(lease.metadata!.namespace, NS);
+  t.same(lease.rules, [
+    { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
+    { apiGroups: ['coordination.k8s.io'], resources: ['leases'], resourceNames: ['gk-gracekeeper-reports'], verbs: ['get', 'update'] },
+  ], 'the Lease named in the config, nothing else');
+  t.same(findObject<V1RoleBinding>(docs, 'RoleBinding', 'gk-gracekeeper-reports').subjects, [{ kind: 'ServiceAccount', name: 'gk-gracekeeper', namespace: NS }]);
   const role = findObject<V1ClusterRole>(docs, 'ClusterRole', 'gk-gracekeeper-reports');
   const allowed = (group: string, resource: string, verb: string) =>
     role.rules!.some((r) => r.apiGroups!.includes(group) && r.resources!.includes(resource) && r.verbs.includes(verb));

@@ -6,7 +6,8 @@
  * unchanged cluster is never rewritten; a workload fixed, one broken and one deleted show within one resync; the
  * gauge follows; a Service removed (known from the cluster view only) shows at the next full resync; opting the
  * namespace out removes the report. Then, under openreports/reports-api's own CRD (Go module proxy), a new report
- * is accepted and not rewritten (nothing pruned).
+ * is accepted and not rewritten (nothing pruned). Last, two replicas: only the Lease holder scans and writes, and
+ * the other takes over when it shuts down.
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,11 +15,12 @@ import t from 'tap';
 import {
   ApiextensionsV1Api,
   AppsV1Api,
+  CoordinationV1Api,
   CoreV1Api,
   CustomObjectsApi,
   RbacAuthorizationV1Api,
 } from '@kubernetes/client-node';
-import type { V1ClusterRole, V1CustomResourceDefinition, V1Deployment } from '@kubernetes/client-node';
+import type { V1ClusterRole, V1CustomResourceDefinition, V1Deployment, V1Role, V1RoleBinding } from '@kubernetes/client-node';
 import { stringify } from 'yaml';
 import { renderChart } from '../chart/lib/helm.js';
 import { upstreamReportCrd } from '../chart/lib/report-crd.js';
@@ -69,7 +71,10 @@ for (const role of chart.filter((d) => d.kind === 'ClusterRole') as unknown as V
     },
   });
 }
-t.comment(`ClusterRoles: ${chart.filter((d) => d.kind === 'ClusterRole').map((d) => d.metadata.name).join(', ')}`);
+// The Role for the Lease that elects the replica that scans, and its binding, as rendered.
+await rbac.createNamespacedRole({ namespace: RELEASE_NS, body: chart.find((d) => d.kind === 'Role') as unknown as V1Role });
+await rbac.createNamespacedRoleBinding({ namespace: RELEASE_NS, body: chart.find((d) => d.kind === 'RoleBinding') as unknown as V1RoleBinding });
+t.comment(`ClusterRoles: ${chart.filter((d) => d.kind === 'ClusterRole').map((d) => d.metadata.name).join(', ')}; Role for the Lease`);
 
 const token = (await core.createNamespacedServiceAccountToken({ name: 'gk-gracekeeper', namespace: RELEASE_NS, body: { spec: { audiences: [], expirationSeconds: 3600 } } })).status
   ?.token;
@@ -142,17 +147,23 @@ await waitFor(
 
 // The harness's webhook with a live view from the ServiceAccount's kubeconfig; mode off for unlabelled
 // namespaces, as the chart's default opt-in mode configures it.
-const webhook = await startWebhook({
-  clusterView: { ...cp, kubeconfigPath } as ControlPlane,
-  env: { POD_NAMESPACE: RELEASE_NS },
-  config: {
-    ...webhookConfig(),
-    mode: 'off',
-    clusterView: { resyncSeconds: 30 },
-    reports: { enabled: true, resyncSeconds: RESYNC_SECONDS, debounceSeconds: 1 },
-  },
-});
+const LEASE = 'gk-gracekeeper-reports';
+const startReportingWebhook = () =>
+  startWebhook({
+    clusterView: { ...cp, kubeconfigPath } as ControlPlane,
+    env: { POD_NAMESPACE: RELEASE_NS },
+    config: {
+      ...webhookConfig(),
+      mode: 'off',
+      clusterView: { resyncSeconds: 30 },
+      reports: { enabled: true, resyncSeconds: RESYNC_SECONDS, debounceSeconds: 1, leaseName: LEASE },
+    },
+  });
+const webhook = await startReportingWebhook();
 t.teardown(() => webhook.stop());
+t.afterEach((t) => {
+  if (!t.passing()) t.comment(`webhook log:\n${webhook.logTail(40)}`);
+});
 
 interface Report {
   metadata: { resourceVersion: string; labels: Record<string, string>; annotations: Record<string, string> };
@@ -173,8 +184,8 @@ async function readReport(namespace: string): Promise<Report | undefined> {
 
 const lines = (r: Report | undefined): string[] => (r?.results ?? []).map((x) => `${x.resources[0]?.kind}/${x.resources[0]?.name} ${x.policy} ${x.result}`).sort();
 
-async function metric(name: string, labels: string): Promise<number | undefined> {
-  const { body } = await webhook.health('/metrics');
+async function metric(name: string, labels: string, of = webhook): Promise<number | undefined> {
+  const { body } = await of.health('/metrics');
   const line = body.split('\n').find((l) => l.startsWith(`${name}{`) && labels.split(',').every((kv) => l.includes(kv)));
   return line ? Number(line.split(' ').at(-1)) : undefined;
 }
@@ -282,4 +293,38 @@ t.test("under openreports/reports-api's own CRD: reports are accepted as written
     { timeoutMs: 3 * WITHIN_ONE_RESYNC_MS },
   );
   t.equal((await readReport('shop2'))!.metadata.resourceVersion, report.metadata.resourceVersion, 'nothing pruned, so nothing to rewrite');
+});
+
+t.test('two replicas: only the Lease holder scans; when it stops, the other takes over', async (t) => {
+  const lease = async () => (await cp.kubeConfig.makeApiClient(CoordinationV1Api).readNamespacedLease({ name: LEASE, namespace: RELEASE_NS })).spec;
+  const first = (await lease())?.holderIdentity;
+  t.ok(first, `the first webhook holds the Lease (${first})`);
+  const second = await startReportingWebhook();
+  t.teardown(() => second.stop());
+  const writes = async (of: typeof webhook) => {
+    let n = 0;
+    for (const op of ['create', 'update', 'delete']) n += (await metric('gracekeeper_report_writes_total', `operation="${op}",result="success"`, of)) ?? 0;
+    return n;
+  };
+  // A change while the first one leads: only it writes.
+  await apps.createNamespacedDeployment({ namespace: 'shop2', body: deployment('late', { dropsAllPods: true }) });
+  await waitFor('the first webhook to report the new Deployment', async () => (lines(await readReport('shop2')).includes('Deployment/late rollout-drops-all-pods fail') ? true : undefined), {
+    timeoutMs: WITHIN_ONE_RESYNC_MS,
+  });
+  t.equal((await lease())?.holderIdentity, first, 'still the first');
+  t.equal(await writes(second), 0, 'the second replica wrote nothing');
+  t.equal(await metric('gracekeeper_report_scans_total', 'scan="full",result="success"', second), 0, 'nor scanned');
+
+  // The first one shuts down (SIGTERM): it releases the Lease, the second takes over and follows changes.
+  await webhook.kill();
+  await waitFor('the second webhook to hold the Lease', async () => {
+    const holder = (await lease())?.holderIdentity;
+    return holder && holder !== first ? holder : undefined;
+  }, { timeoutMs: 30_000 });
+  await apps.deleteNamespacedDeployment({ name: 'late', namespace: 'shop2' });
+  await waitFor('the second webhook to report the deletion', async () => (lines(await readReport('shop2')).includes('Deployment/late rollout-drops-all-pods fail') ? undefined : true), {
+    timeoutMs: WITHIN_ONE_RESYNC_MS,
+  });
+  t.ok((await writes(second)) > 0, 'the second replica writes now');
+  t.match(second.logTail(400), /report scan lease acquired/);
 });
