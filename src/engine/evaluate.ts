@@ -82,7 +82,7 @@ export function evaluate(obj: KubeObject, rules: readonly Rule[], ctx: RuleConte
   // rule (the grace period) sees what an earlier one (a preStop sleep) added. Fixes edit only the pod spec (the
   // Rule contract), so only the pod spec is copied and diffed: metadata and managedFields are often half a Pod.
   const { copy, podSpec } = copyPodSpec(obj, workload.pointer);
-  const fixedWorkload: Workload = { ...workload, podSpec, object: copy };
+  const fixedWorkload: Workload = { ...workload, podSpec, object: copy, givenPodSpec: workload.podSpec };
   const stopAt = options.fix ? active.length - 1 : lastAfterFixes;
   let fixesRan = false;
   for (let i = 0; i <= stopAt; i++) {

@@ -30,6 +30,11 @@ export interface Workload {
   pointer: string;
   /** The whole object as given. Rules about the controller itself (strategy, replicas) read it. */
   object: KubeObject;
+  /**
+   * In the engine's fix pass, where podSpec is a copy that earlier fixes may have changed: the pod spec as given.
+   * Rules that check after fixes state the user's own values from it.
+   */
+  givenPodSpec?: V1PodSpec;
 }
 
 export type FindingAction = 'deny' | 'warn';

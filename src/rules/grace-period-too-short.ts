@@ -11,6 +11,24 @@ function keepsUserChoice(spec: V1PodSpec, need: GraceNeed): boolean {
   return graceSetExplicitly(spec) && gracePeriodSeconds(spec) > need.longestHook;
 }
 
+/** The preStop hooks (and so the shutdown) as earlier fixes left them differ from the pod as given. */
+function hooksChanged(given: V1PodSpec, spec: V1PodSpec): boolean {
+  const hooks = (s: V1PodSpec) => JSON.stringify([...s.containers, ...(s.initContainers ?? [])].map((c) => [c.name, c.lifecycle?.preStop, c.env, c.restartPolicy]));
+  return given !== spec && hooks(given) !== hooks(spec);
+}
+
+/** How the grace period was given: the user's value, not one an earlier fix raised (a sleep needs grace >= its seconds). */
+function describeGrace(given: V1PodSpec): string {
+  return (
+    `terminationGracePeriodSeconds ${gracePeriodSeconds(given)}s` +
+    (graceSetExplicitly(given)
+      ? ' (set explicitly)'
+      : given.terminationGracePeriodSeconds === undefined
+        ? ' (absent: the API server sets 30s)'
+        : ` (the ${DEFAULT_GRACE_SECONDS}s default)`)
+  );
+}
+
 function whenCut(w: Workload): string {
   return isBarePod(w)
     ? 'whenever the pod is deleted (evictions, node drains)'
@@ -27,11 +45,12 @@ export const gracePeriodTooShort: Rule = {
     const current = gracePeriodSeconds(w.podSpec);
     const need = requiredGrace(w, ctx);
     if (current >= need.seconds) return [];
+    const given = w.givenPodSpec ?? w.podSpec;
     const assumption = need.assumesDrain ? ' (timings.drainSeconds, an estimate)' : '';
+    const withFixes = hooksChanged(given, w.podSpec) ? ' with the other fixes applied' : '';
     const shortfall =
-      `terminationGracePeriodSeconds ${current}s` +
-      (graceSetExplicitly(w.podSpec) ? ' (set explicitly)' : w.podSpec.terminationGracePeriodSeconds === undefined ? ' (absent: the API server sets 30s)' : ` (the ${DEFAULT_GRACE_SECONDS}s default)`) +
-      ` is shorter than the ${need.seconds}s shutdown may take: '${need.container}' ${need.detail}${assumption}.`;
+      `${describeGrace(given)} is shorter than the ${need.seconds}s shutdown may take${withFixes}: ` +
+      `'${need.container}' ${need.detail}${assumption}.`;
     if (keepsUserChoice(w.podSpec, need)) {
       return [
         {

@@ -159,3 +159,39 @@ t.test('audit states the grace period mutate writes, sized after the other fixes
   t.same(audited.fixes, [], 'audit lists no fixes and makes no patch');
   t.same(audited.patch, []);
 });
+
+t.test('the grace finding states the grace period as given, not as an earlier fix raised it', async (t) => {
+  // The istio curl sample: grace 0 on purpose, and a Service whose targetPort 80 the container does not declare.
+  // The drain fix adds a sleep of 5 and must raise the grace period to 5 for the API server to accept the sleep;
+  // the grace finding then sizes the pod as fixed, but the user wrote 0, not "5s (set explicitly)".
+  const curl = {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: 'curl', namespace: 'mesh' },
+    spec: {
+      selector: { matchLabels: { app: 'curl' } },
+      template: {
+        metadata: { labels: { app: 'curl' } },
+        spec: {
+          terminationGracePeriodSeconds: 0,
+          containers: [{ name: 'curl', image: 'curlimages/curl:8.16.0', command: ['/bin/sleep', 'infinity'] }],
+        },
+      },
+    },
+  } as KubeObject;
+  const svc = {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: 'curl', namespace: 'mesh' },
+    spec: { selector: { app: 'curl' }, ports: [{ port: 80 }] },
+  } as KubeObject;
+  for (const fix of [false, true]) {
+    const result = evaluate(curl, RULES, contextFor([svc]), { fix })!;
+    const grace = result.findings.find((f) => f.rule === 'grace-period-too-short');
+    t.match(
+      grace?.message,
+      /^terminationGracePeriodSeconds 0s \(set explicitly\) is shorter than the 30s shutdown may take with the other fixes applied: 'curl' preStop 5s/,
+      `fix ${fix}: the message names the value in the manifest`,
+    );
+  }
+});
