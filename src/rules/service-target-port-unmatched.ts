@@ -20,6 +20,22 @@ function declaredPorts(w: Workload): DeclaredPort[] {
     .map((p) => ({ name: p.name ?? undefined, containerPort: p.containerPort, protocol: p.protocol ?? 'TCP' }));
 }
 
+/**
+ * Port numbers the containers' command lines name: a whole argument (`--port 18080`), or the end of a flag value or
+ * an address (`--port=18080`, `0.0.0.0:18080`). A Service targeting such a number reaches a port the app was told to
+ * listen on, declared or not.
+ */
+function portsOnCommandLine(w: Workload): Set<number> {
+  const ports = new Set<number>();
+  for (const e of containerEntries(w.podSpec, w.pointer).filter(runsAlongsideApp)) {
+    for (const arg of [...(e.container.command ?? []), ...(e.container.args ?? [])]) {
+      const m = /(?:^|[=:])(\d{1,5})$/.exec(String(arg));
+      if (m) ports.add(Number(m[1]));
+    }
+  }
+  return ports;
+}
+
 export const serviceTargetPortUnmatched: Rule = {
   id: 'service-target-port-unmatched',
   summary: "A Service selecting the workload targets a port (number or name) that none of its containers declares.",
@@ -31,6 +47,7 @@ export const serviceTargetPortUnmatched: Rule = {
     if (!services.found) return [];
     const labels = w.templateMetadata.labels ?? {};
     const declared = declaredPorts(w);
+    let commandLine: Set<number> | undefined;
     const path = `${w.pointer}/containers/0/ports`;
     const issues: RuleIssue[] = [];
     for (const service of services.value as unknown[]) {
@@ -56,8 +73,11 @@ export const serviceTargetPortUnmatched: Rule = {
           });
         } else if (typeof target === 'number') {
           // containerPort is informational in Kubernetes: traffic to an undeclared port still arrives if the app
-          // listens there. Only when the pods declare their ports is a number outside them likely a mistake.
+          // listens there. Only when the pods declare their ports, and their command lines do not name this one, is a
+          // number outside them likely a mistake.
           if (declared.length === 0 || declared.some((d) => d.containerPort === target && d.protocol === protocol)) continue;
+          commandLine ??= portsOnCommandLine(w);
+          if (commandLine.has(target)) continue;
           const known = declared.map((d) => d.containerPort).join(', ');
           issues.push({
             path,
