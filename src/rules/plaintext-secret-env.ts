@@ -105,12 +105,34 @@ const FILE_PATH = /^(\/|\.{1,2}\/|~\/)\S*$|^[\w.-]+(\/[\w.-]+)*\.(key|pem|crt|ce
 const URL = /^[a-z][a-z0-9+.-]*:\/\/([^\s/?#]*)([/?#]\S*)?$/i;
 const SECRET_QUERY = /[?&][^=&]*(pass|pwd|secret|token|key|sig|auth|credential)[^=&]*=[^&]/i;
 
+/** One item of a comma-separated option list: `word` or `name=value`. */
+const OPTION = /^([A-Za-z0-9_.-]+)(?:=(.*))?$/;
+
+/**
+ * A comma-separated list of options whose secret-named options all point at files, at least one of them
+ * (`jwt,priv-key=/certs/jwt.pem,sign-method=RS256`, etcd's --auth-token): settings that say where the key is.
+ */
+function optionsNamingKeyFiles(value: string): boolean {
+  const items = value.split(',');
+  if (items.length < 2) return false;
+  let keyFiles = 0;
+  for (const item of items) {
+    const m = OPTION.exec(item.trim());
+    if (!m) return false;
+    if (m[2] === undefined || !SECRET_FRAGMENT.test(m[1]!)) continue;
+    if (!FILE_PATH.test(m[2])) return false;
+    keyFiles++;
+  }
+  return keyFiles > 0;
+}
+
 /**
  * Whether a literal value is evidently not a secret, whatever the variable's name: a switch, a reference, the
- * name of a Secret (or other object), a file path, or a URL that carries no credentials.
+ * name of a Secret (or other object), a file path, options that point at key files, or a URL that carries no
+ * credentials.
  */
 export function evidentlyNotSecret(value: string): boolean {
-  if (FLAG.test(value) || ONLY_REFERENCES.test(value) || FILE_PATH.test(value)) return true;
+  if (FLAG.test(value) || ONLY_REFERENCES.test(value) || FILE_PATH.test(value) || optionsNamingKeyFiles(value)) return true;
   if (OBJECT_NAME.test(value) && value.slice(value.indexOf('/') + 1).split('-').some((w) => OBJECT_NAME_WORDS.has(w))) return true;
   const url = URL.exec(value);
   return url !== null && !url[1]!.includes('@') && !SECRET_QUERY.test(value);
