@@ -48,8 +48,10 @@ function withObjectAt(value: unknown, pointer: string, object: unknown): unknown
 /** One document's text, read with the manifest reader; source tokens kept for the editor. */
 function readDocument(text: string) {
   const docs = parseManifestDocuments(text, undefined, { keepSourceTokens: true });
-  const doc = docs.length === 1 ? docs[0]! : undefined;
-  if (!doc || doc.errors.length > 0) throw new Error('the document does not read back on its own');
+  // One document with content; an empty one after it (a directive before the next `---`) is text kept as is.
+  const full = docs.filter((d) => d.contents !== null);
+  const doc = full.length === 1 ? full[0]! : undefined;
+  if (!doc || docs.some((d) => d.errors.length > 0)) throw new Error('the document does not read back on its own');
   return doc;
 }
 

@@ -437,3 +437,13 @@ spec:
   t.ok(r.output!.endsWith('  - name: web\n    image: web\n'), 'the other is fixed');
   t.same(r.fixed.map((f) => f.name), ['plain']);
 });
+
+t.test('a directive between documents stays, and both documents are fixed', async (t) => {
+  const pod = (name: string) => `apiVersion: v1\nkind: Pod\nmetadata: {name: ${name}}\nspec:\n  containers:\n  - name: web\n    image: nginx\n    ports: [{containerPort: 80}]\n`;
+  const text = `${pod('a')}...\n%YAML 1.1\n---\n${pod('b')}`;
+  const r = await cli(['mutate', '-'], { stdin: text });
+  t.equal(r.code, 0, r.stderr);
+  t.match(r.stderr, /fixed Pod a .*\nfixed Pod b /);
+  t.match(r.stdout, '...\n%YAML 1.1\n---\n');
+  t.same(objectsOf(r.stdout), engineFixed(objectsOf(text)));
+});
