@@ -7,7 +7,7 @@
  * gauge follows; a Service removed (known from the cluster view only) shows at the next full resync; opting the
  * namespace out removes the report. Then, under openreports/reports-api's own CRD (Go module proxy), a new report
  * is accepted and not rewritten (nothing pruned). Last, two replicas: only the Lease holder scans and writes, and
- * the other takes over when it shuts down.
+ * the other takes over when it shuts down; and the older wgpolicyk8s.io PolicyReport under the chart's CRD for it.
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -327,4 +327,38 @@ t.test('two replicas: only the Lease holder scans; when it stops, the other take
   });
   t.ok((await writes(second)) > 0, 'the second replica writes now');
   t.match(second.logTail(400), /report scan lease acquired/);
+});
+
+t.test('format wgpolicyk8s: a PolicyReport under the chart\'s PolicyReport CRD', async (t) => {
+  const polrCrd = renderChart({ releaseName: 'gk', namespace: RELEASE_NS, set: { 'reports.installCRD': true, 'reports.format': 'wgpolicyk8s' } }).find(
+    (d) => d.kind === 'CustomResourceDefinition',
+  ) as unknown as V1CustomResourceDefinition;
+  const extensions = cp.kubeConfig.makeApiClient(ApiextensionsV1Api);
+  await extensions.createCustomResourceDefinition({ body: polrCrd });
+  await waitFor('the PolicyReport CRD to be established', async () => {
+    const got = await extensions.readCustomResourceDefinition({ name: polrCrd.metadata!.name! });
+    return got.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True') ? true : undefined;
+  }, { timeoutMs: 30_000 });
+  // A webhook of its own (admin credentials, no Lease), writing the older format.
+  const older = await startWebhook({
+    clusterView: cp,
+    config: { ...webhookConfig(), mode: 'off', reports: { enabled: true, format: 'wgpolicyk8s', resyncSeconds: RESYNC_SECONDS, debounceSeconds: 1, leaseName: '' } },
+  });
+  t.teardown(() => older.stop());
+  const polr = (await waitFor(
+    'the PolicyReport in shop2',
+    async () => {
+      try {
+        return await custom.getNamespacedCustomObject({ group: 'wgpolicyk8s.io', version: 'v1alpha2', namespace: 'shop2', plural: 'policyreports', name: 'gracekeeper' });
+      } catch {
+        return undefined;
+      }
+    },
+    { timeoutMs: WITHIN_ONE_RESYNC_MS },
+  )) as Report & { apiVersion: string; kind: string };
+  t.equal(polr.apiVersion, 'wgpolicyk8s.io/v1alpha2');
+  t.equal(polr.kind, 'PolicyReport');
+  t.same(lines(polr), ['Deployment/unsafe rollout-drops-all-pods fail']);
+  t.equal(polr.results[0]!.source, 'gracekeeper');
+  t.notOk('source' in polr, 'no report-level source in the older format');
 });
