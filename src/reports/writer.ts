@@ -79,6 +79,8 @@ export class ReportWriter {
     const targets = new Map(desired);
     if (complete) for (const ns of this.known.keys()) if (!targets.has(ns)) targets.set(ns, null);
     for (const [namespace, next] of targets) {
+      // Comparing a big report serialises two of them: give the event loop back between namespaces.
+      await new Promise<void>((resolve) => setImmediate(resolve));
       const current = this.known.get(namespace);
       if (next === null) {
         if (!current) continue;
