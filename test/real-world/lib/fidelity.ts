@@ -1,10 +1,9 @@
 import jsonpatch from 'fast-json-patch';
-import { isCollection, isMap, isPair, isScalar, isSeq, parseAllDocuments, type Document, type Node } from 'yaml';
-import { offlineContext, parseInputs } from '../../../src/cli/manifests.js';
+import { isCollection, isMap, isPair, isScalar, isSeq, type Document, type Node } from 'yaml';
+import { evaluateManifest, offlineContext, parseInputs } from '../../../src/cli/manifests.js';
 import { defaultPolicyConfig } from '../../../src/config/policy.js';
-import { evaluate } from '../../../src/engine/evaluate.js';
-import { RULES } from '../../../src/rules/index.js';
 import { pointerSegments } from '../../../src/manifests/parse.js';
+import { parseManifestDocuments } from '../../../src/manifests/yaml11.js';
 
 /** What mutate did to one file beyond its fixes. */
 export interface FidelityReport {
@@ -102,18 +101,15 @@ export function checkFidelity(name: string, input: string, output: string): Fide
   const fixedPaths = new Map<number, jsonpatch.Operation[]>();
   for (const m of parsed.manifests) {
     let fixed: unknown;
-    try {
-      fixed = evaluate(m.object, RULES, ctx, { fix: true })?.fixed;
-    } catch {
-      continue; // not a workload of a readable shape: mutate reports it and changes nothing
-    }
+    const evaluation = evaluateManifest(parsed, m, ctx, { fix: true });
+    if (!evaluation || evaluation instanceof Error) continue; // not a readable workload: mutate changes nothing
+    fixed = evaluation.fixed;
     if (!fixed) continue;
     const ops = jsonpatch.compare(m.object, fixed as object).map((op) => ({ ...op, path: `${m.pointer}${op.path}` }));
     fixedPaths.set(m.document, [...(fixedPaths.get(m.document) ?? []), ...ops]);
   }
 
-  const outDocs = parseAllDocuments(output, { uniqueKeys: false });
-  const outList = Array.isArray(outDocs) ? outDocs : [];
+  const outList = parseManifestDocuments(output);
   const inTexts = documentTexts(input, docs);
   const outTexts = documentTexts(output, outList);
   const inJson = /^\s*[[{]/.test(input);
@@ -136,10 +132,9 @@ export function checkFidelity(name: string, input: string, output: string): Fide
       else report.lostLines.push({ line, text });
     });
     // Values: read both as YAML 1.1 (as the API server's decoder does); differences only where a fix changed.
-    const before = parseAllDocuments(inText, { version: '1.1', uniqueKeys: false });
-    const after = parseAllDocuments(outText ?? '', { version: '1.1', uniqueKeys: false });
-    const b = Array.isArray(before) ? before.find((d) => d.contents !== null)?.toJS() : undefined;
-    const a = Array.isArray(after) ? after.find((d) => d.contents !== null)?.toJS() : undefined;
+    // The project's reader: go-yaml v2's resolution (0400 octal, yes/on booleans, timestamps and 1:20 strings).
+    const b = parseManifestDocuments(inText).find((d) => d.contents !== null)?.toJS();
+    const a = parseManifestDocuments(outText ?? '').find((d) => d.contents !== null)?.toJS();
     if (b === undefined || a === undefined || typeof b !== 'object' || typeof a !== 'object') {
       if (JSON.stringify(a) !== JSON.stringify(b)) report.changedValues.push({ path: '', before: b, after: a });
       return;
