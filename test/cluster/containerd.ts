@@ -24,6 +24,8 @@ export interface ContainerdOptions {
   /** Directory with the CNI network config (network.ts writes it). */
   cniConfDir: string;
   cniBinDir?: string;
+  /** Default true; false only to show what happens without it (runc fails every sandbox here). */
+  restrictOomScoreAdj?: boolean;
   log?: (msg: string) => void;
 }
 
@@ -58,7 +60,7 @@ disabled_plugins = ["io.containerd.internal.v1.opt", "io.containerd.snapshotter.
 
 [plugins."io.containerd.grpc.v1.cri"]
   sandbox_image = "${o.sandboxImage}"
-  restrict_oom_score_adj = true
+  restrict_oom_score_adj = ${o.restrictOomScoreAdj ?? true}
   netns_mounts_under_state_dir = true
   stream_server_address = "127.0.0.1"
   stream_server_port = "0"

@@ -60,6 +60,8 @@ export interface RealNode {
 
 export interface NodeOptions {
   log?: (msg: string) => void;
+  /** containerd's restrict_oom_score_adj (default true: root here lacks CAP_SYS_RESOURCE). */
+  restrictOomScoreAdj?: boolean;
 }
 
 export async function startNode(opts: NodeOptions = {}): Promise<RealNode> {
@@ -129,7 +131,12 @@ export async function startNode(opts: NodeOptions = {}): Promise<RealNode> {
     removeKubeChains(); // what a killed run left behind
     parts.network = setupNetwork(log);
     const images = buildImages();
-    parts.containerd = await startContainerd({ sandboxImage: images.pause, cniConfDir: parts.network.cniConfDir, log });
+    parts.containerd = await startContainerd({
+      sandboxImage: images.pause,
+      cniConfDir: parts.network.cniConfDir,
+      log,
+      ...(opts.restrictOomScoreAdj === undefined ? {} : { restrictOomScoreAdj: opts.restrictOomScoreAdj }),
+    });
     const imported = importImages(parts.containerd, images);
     log(`images imported: ${imported.filter((i) => !i.startsWith('sha256:')).join(', ')}`);
     parts.cp = await startControlPlane({

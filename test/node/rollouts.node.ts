@@ -205,7 +205,10 @@ scenario(1, 'seed 000 (app + cloud-sql-proxy sidecar, no preStop, 3 replicas), r
     gk: 'with',
     namespace: 's1-exec',
     deployment: seed000('shop', { app: images.appAlpine, proxy: images.proxyAlpine }),
-    check: (pod) => t.match(proxyOf(pod)?.lifecycle?.preStop?.exec?.command, ['sleep'], 'the -alpine proxy has preStop exec [sleep, N]'),
+    check: (pod) => {
+      t.match(proxyOf(pod)?.lifecycle?.preStop?.exec?.command, ['sleep'], 'the -alpine proxy has preStop exec [sleep, N]');
+      t.match(pod.spec?.containers.find((c) => c.name === 'app')?.lifecycle?.preStop?.exec?.command, ['sleep'], 'the -alpine app has preStop exec [sleep, N]');
+    },
   });
   await runCase(t, {
     scenario: '1 seed 000',
@@ -257,7 +260,7 @@ scenario(3, 'seed 003 (database server in initContainers)', async (t) => {
   await createNamespace(suite, 's3-with', 'enforce');
   const refusal = await denied(suite.apps.createNamespacedDeployment({ namespace: 's3-with', body: seed003('orders', node.images) }));
   t.match(refusal?.message, /init-container-never-completes/, 'with Gracekeeper the Deployment is refused at apply');
-  others.push(`Scenario 3, with Gracekeeper: refused at apply: "${(refusal?.message ?? 'accepted').slice(0, 200)}"`);
+  others.push(`Scenario 3, with Gracekeeper: refused at apply: "${(refusal?.message ?? 'accepted').replace(/\s+/g, ' ').slice(0, 240)}"`);
   await suite.core.deleteNamespace({ name: 's3-with' });
 });
 
@@ -315,7 +318,7 @@ scenario(5, 'a database image without its required env', async (t) => {
   await createNamespace(suite, 's5-with', 'enforce');
   const refusal = await denied(suite.apps.createNamespacedDeployment({ namespace: 's5-with', body: databaseWithoutEnv('db', node.images.postgres) }));
   t.match(refusal?.message, /database-env-missing/, 'with Gracekeeper it is refused at apply');
-  others.push(`Scenario 5, with Gracekeeper: refused at apply: "${(refusal?.message ?? 'accepted').slice(0, 200)}"`);
+  others.push(`Scenario 5, with Gracekeeper: refused at apply: "${(refusal?.message ?? 'accepted').replace(/\s+/g, ' ').slice(0, 240)}"`);
   await suite.core.deleteNamespace({ name: 's5-with' });
 });
 
