@@ -68,7 +68,7 @@ export const ServerConfigSchema = Type.Object(
           description: 'openreports: openreports.io/v1alpha1 Report; wgpolicyk8s: wgpolicyk8s.io/v1alpha2 PolicyReport',
         }),
         resyncSeconds: Int(300, 10, 86400, 'full scan (every workload re-evaluated, every report compared) this often'),
-        debounceSeconds: Int(5, 0, 3600, 'after a workload or namespace changes: rescan its namespace once it has been quiet this long'),
+        debounceSeconds: Int(5, 0, 3600, 'after a workload or namespace changes: rescan its namespace once it has been quiet this long (at the latest 4 times this after the first change)'),
         maxResults: Int(1000, 1, 10000, 'results kept per report (fail, then error, then warn); the summary still counts all'),
         leaseName: Type.String({
           default: 'gracekeeper-reports',

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { ListWatch, type KubeConfig, type KubernetesListObject, type KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { describeApiError } from '../cluster/api-errors.js';
@@ -43,6 +44,12 @@ interface Informed {
   watch: InformerWatch<KubernetesObject>;
   sync: ResourceSync;
   restartTimer: NodeJS.Timeout | undefined;
+}
+
+/** What the scan would see of an object, whatever its resourceVersion. */
+export function digestOf(obj: KubernetesObject): string {
+  const meta = obj?.metadata ? { ...obj.metadata, resourceVersion: undefined } : undefined;
+  return createHash('sha1').update(JSON.stringify({ ...obj, metadata: meta })).digest('base64');
 }
 
 const pathOf = (res: ListedResource): string => `${res.group ? `/apis/${res.group}` : '/api'}/${res.version}/${res.resource}`;
@@ -138,10 +145,25 @@ export class ScanInformers {
     });
     const informer = new ListWatch<KubernetesObject>(pathOf(res), watch, () => this.listAll(res, slim), false);
     const informed: Informed = { resource: res, informer, watch, sync, restartTimer: undefined };
-    const changed = (obj: KubernetesObject) => options.onChange(res.kind, obj?.metadata?.namespace ?? '', obj?.metadata?.name ?? '');
-    informer.on('add', changed);
-    informer.on('update', changed);
-    informer.on('delete', changed);
+    // Most updates only touch what the slim copy drops (a Pod's status, a Deployment's replica counts): those are
+    // no change for the scan. A digest of the slim copy without its resourceVersion tells them apart.
+    const digests = new Map<string, string>();
+    const keyOf = (obj: KubernetesObject) => `${obj?.metadata?.namespace ?? ''}/${obj?.metadata?.name ?? ''}`;
+    const notify = (obj: KubernetesObject) => options.onChange(res.kind, obj?.metadata?.namespace ?? '', obj?.metadata?.name ?? '');
+    informer.on('add', (obj) => {
+      digests.set(keyOf(obj), digestOf(obj));
+      notify(obj);
+    });
+    informer.on('update', (obj) => {
+      const digest = digestOf(obj);
+      if (digests.get(keyOf(obj)) === digest) return;
+      digests.set(keyOf(obj), digest);
+      notify(obj);
+    });
+    informer.on('delete', (obj) => {
+      digests.delete(keyOf(obj));
+      notify(obj);
+    });
     informer.on('error', (err: unknown) => this.failed(informed, err));
     return informed;
   }

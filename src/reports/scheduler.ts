@@ -49,13 +49,16 @@ interface Memo {
   scanned: ScannedWorkload | null;
 }
 
+/** A change is scanned at the latest this many debounce intervals after it, however busy its namespace. */
+const MAX_WAIT = 4;
+
 const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /**
  * Drives the background scan: a full scan once the informers and the cluster view have synced and then every
  * `resyncMs` (every workload re-evaluated, so changes to Services, PVCs, Nodes and policy show up within one
- * resync; every report compared, orphans removed); and, `debounceMs` after the last change to a namespace or
- * its workloads, a scan of the namespaces that changed (unchanged workloads answered from a memo keyed by
+ * resync; every report compared, orphans removed); and, once a namespace or its workloads have been quiet for
+ * `debounceMs` (at the latest MAX_WAIT times that after the first change), a scan of the namespaces that changed (unchanged workloads answered from a memo keyed by
  * resourceVersion). One scan runs at a time; evaluation yields to the event loop every `sliceMs`.
  */
 export class ReportScheduler {
@@ -63,6 +66,7 @@ export class ReportScheduler {
   private fullWanted = true;
   private running: Promise<void> | undefined;
   private debounceTimer: NodeJS.Timeout | undefined;
+  private firstPending: number | undefined;
   private resyncTimer: NodeJS.Timeout | undefined;
   private readyTimer: NodeJS.Timeout | undefined;
   private memo = new Map<string, Memo>();
@@ -92,8 +96,16 @@ export class ReportScheduler {
     if (this.stopped) return;
     this.dirty.add(kind === 'Namespace' ? name : namespace);
     if (!this.started || !this.ready()) return;
+    // Quiet for debounceMs, but no later than MAX_WAIT debounces after the first change not yet scanned, so a
+    // namespace that never stops changing (a rollout, a busy CronJob) is still rescanned.
+    const now = Date.now();
+    this.firstPending ??= now;
+    const due = Math.min(now + this.options.debounceMs, this.firstPending + MAX_WAIT * this.options.debounceMs);
     clearTimeout(this.debounceTimer);
-    this.debounceTimer = setTimeout(() => this.kick(), this.options.debounceMs);
+    this.debounceTimer = setTimeout(() => {
+      this.debounceTimer = undefined;
+      this.kick();
+    }, Math.max(0, due - now));
     this.debounceTimer.unref();
   }
 
@@ -120,8 +132,8 @@ export class ReportScheduler {
     if (this.stopped || this.running) return;
     this.running = this.loop().finally(() => {
       this.running = undefined;
-      // Changes that came in during the scan.
-      if (!this.stopped && (this.fullWanted || this.dirty.size > 0)) this.kick();
+      // A resync that came due during the scan, or changes whose debounce ran out meanwhile.
+      if (!this.stopped && (this.fullWanted || (this.dirty.size > 0 && this.debounceTimer === undefined))) this.kick();
     });
   }
 
@@ -135,6 +147,10 @@ export class ReportScheduler {
   }
 
   private async loop(): Promise<void> {
+    // This scan takes every change so far.
+    this.firstPending = undefined;
+    clearTimeout(this.debounceTimer);
+    this.debounceTimer = undefined;
     const full = this.fullWanted;
     const namespaces = full ? undefined : new Set(this.dirty);
     this.fullWanted = false;
@@ -153,9 +169,9 @@ export class ReportScheduler {
       this.options.onScan?.(full ? 'full' : 'changes', counts.namespaces, counts.workloads, written);
     } catch (err) {
       if (this.stopped) return; // requests aborted by shutdown
-      // The API server is away or refuses (RBAC, no CRD): try everything again at the next resync.
+      // The API server is away or refuses (RBAC, no CRD): the next resync scans everything again (retrying at
+      // once would hammer an API server that is already failing).
       this.options.logger.warn({ error: (err as Error).message, scan: full ? 'full' : 'changes' }, 'report scan failed; retrying at the next resync');
-      if (namespaces) for (const ns of namespaces) this.dirty.add(ns);
       this.options.onScan?.(full ? 'full' : 'changes', counts.namespaces, counts.workloads, written, err as Error);
     }
   }

@@ -221,3 +221,64 @@ t.test('a namespace being deleted gets no more writes: its report is removed wit
   t.equal(api.stored.size, 0);
   t.notOk(api.calls.some((c) => c === 'update shop'), 'not updated on its way out');
 });
+
+function bareScheduler(opts: { debounceMs: number; writer?: Pick<ReportWriter, 'sync' | 'refresh'> }) {
+  const cache = new Cache();
+  cache.namespace('shop', 'enforce');
+  cache.put(deployment('shop', 'web'));
+  const scans: string[] = [];
+  const scheduler = new ReportScheduler({
+    cache,
+    writer: opts.writer ?? new ReportWriter(new FakeReportApi()),
+    settings: () => ({
+      rules: RULES,
+      context: { config: parsePolicyConfig({}, RULE_IDS), cluster: snapshot(['shop']) },
+      modes: { defaultMode: 'off', exemptNamespaces: [], ownNamespace: undefined },
+    }),
+    viewState: () => 'synced',
+    format: REPORT_FORMATS.openreports,
+    maxResults: 100,
+    resyncMs: 3_600_000,
+    debounceMs: opts.debounceMs,
+    logger: pino({ enabled: false }),
+    onScan: (kind, _n, _w, _written, error) => scans.push(`${kind}${error ? ' failed' : ''}`),
+  });
+  t.teardown(() => scheduler.stop());
+  return { scheduler, scans };
+}
+
+t.test('a namespace that never stops changing is still rescanned (the debounce has a maximum wait)', async (t) => {
+  const { scheduler, scans } = bareScheduler({ debounceMs: 50 });
+  scheduler.start();
+  await scheduler.idle();
+  t.same(scans, ['full']);
+  // A change every 10 ms: never quiet for 50 ms.
+  const deadline = Date.now() + 5_000;
+  while (!scans.includes('changes') && Date.now() < deadline) {
+    scheduler.changed('Pod', 'shop', 'web-1');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  t.ok(scans.includes('changes'), 'scanned while the changes went on');
+});
+
+t.test('a failing API server is not retried in a loop: the next try is the next resync', async (t) => {
+  let calls = 0;
+  const failing = {
+    refresh: async () => {
+      calls++;
+      throw new Error('connection refused');
+    },
+    sync: async () => {
+      calls++;
+      throw new Error('connection refused');
+    },
+  } as unknown as Pick<ReportWriter, 'sync' | 'refresh'>;
+  const { scheduler, scans } = bareScheduler({ debounceMs: 0, writer: failing });
+  scheduler.start();
+  await scheduler.idle();
+  scheduler.changed('Deployment', 'shop', 'web');
+  await new Promise((r) => setTimeout(r, 300));
+  await scheduler.idle();
+  t.same(scans, ['full failed', 'changes failed'], 'one failed full scan, one failed change scan, no retry storm');
+  t.equal(calls, 2);
+});
