@@ -27,6 +27,7 @@ import { setupNetwork } from './network.js';
 import type { NodeNetwork } from './network.js';
 import { startScheduler } from './scheduler.js';
 import type { Scheduler } from './scheduler.js';
+import { acquireNodeLock } from './nodeLock.js';
 import { sleep } from './processes.js';
 
 export const NODE_NAME = 'gk-node';
@@ -79,6 +80,9 @@ export async function startNode(opts: NodeOptions = {}): Promise<RealNode> {
     scheduler?: Scheduler;
   } = {};
 
+  // The node's bridge, chains, cgroups and sysctls are machine-wide: one node run at a time (nodeLock.ts).
+  const releaseLock = await acquireNodeLock(log);
+
   // Exit paths (tap's timeout, a signal, process.exit): undo host state synchronously, before the
   // process registry's own exit hook kills the processes and removes the temp dirs.
   const emergency = (): void => {
@@ -88,6 +92,7 @@ export async function startNode(opts: NodeOptions = {}): Promise<RealNode> {
     parts.kubeProxy?.cleanupSync();
     removeKubeChains();
     parts.network?.teardown();
+    releaseLock();
   };
   const signals = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGALRM'] as const;
   process.prependListener('exit', emergency);
@@ -123,6 +128,7 @@ export async function startNode(opts: NodeOptions = {}): Promise<RealNode> {
     removeKubeChains();
     parts.network?.teardown();
     await parts.cp?.stop();
+    releaseLock();
     process.removeListener('exit', emergency);
     for (const s of signals) process.removeListener(s, emergency);
   };
