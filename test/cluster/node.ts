@@ -10,7 +10,8 @@
  * kubelet runs, every process stopped by pid, leftover containers killed, mounts under the temp dirs
  * unmounted, kubepods cgroups removed, iptables chains, bridge and routes removed, sysctls restored.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { resolveBinDir, startControlPlane } from './controlPlane.js';
@@ -27,6 +28,7 @@ import { setupNetwork } from './network.js';
 import type { NodeNetwork } from './network.js';
 import { startScheduler } from './scheduler.js';
 import type { Scheduler } from './scheduler.js';
+import { killPids, mountsUnder, pidsWithArg, removeCgroups, unmountUnder } from './host.js';
 import { acquireNodeLock } from './nodeLock.js';
 import { sleep } from './processes.js';
 
@@ -82,6 +84,7 @@ export async function startNode(opts: NodeOptions = {}): Promise<RealNode> {
 
   // The node's bridge, chains, cgroups and sysctls are machine-wide: one node run at a time (nodeLock.ts).
   const releaseLock = await acquireNodeLock(log);
+  reapStaleNode(log);
 
   // Exit paths (tap's timeout, a signal, process.exit): undo host state synchronously, before the
   // process registry's own exit hook kills the processes and removes the temp dirs.
@@ -182,5 +185,31 @@ export async function startNode(opts: NodeOptions = {}): Promise<RealNode> {
   } catch (err) {
     await stop();
     throw err;
+  }
+}
+
+/**
+ * What a run killed with SIGKILL leaves that the process registry (processes.ts) does not end: containerd's
+ * shims (they re-parent to init), their containers (in kubepods cgroups) and the mounts under its kubelet and
+ * containerd dirs, which would also keep the registry from removing those dirs. Only called with the node
+ * lock held, so no live run owns any of them.
+ */
+function reapStaleNode(log: (msg: string) => void): void {
+  const shims = pidsWithArg('/gracekeeper-containerd-').filter((pid) => {
+    try {
+      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('containerd-shim');
+    } catch {
+      return false;
+    }
+  });
+  killPids(shims);
+  const cgroups = removeCgroups('kubepods');
+  const mounts = mountsUnder(tmpdir())
+    .filter((m) => /\/gracekeeper-(kubelet|containerd)-[^/]+(\/|$)/.test(m))
+    .map((m) => /^(.*\/gracekeeper-(?:kubelet|containerd)-[^/]+)/.exec(m)![1]!);
+  let unmounted = 0;
+  for (const dir of new Set(mounts)) unmounted += unmountUnder(dir).length;
+  if (shims.length || cgroups.length || unmounted) {
+    log(`cleaned up after an earlier run: ${shims.length} shims, ${cgroups.length} kubepods cgroups, ${unmounted} mounts`);
   }
 }
