@@ -24,6 +24,7 @@ import type { V1ClusterRole, V1CustomResourceDefinition, V1Deployment, V1Role, V
 import { stringify } from 'yaml';
 import { renderChart } from '../chart/lib/helm.js';
 import { upstreamReportCrd } from '../chart/lib/report-crd.js';
+import { reportDeployment } from '../helpers/report-workloads.js';
 import { startControlPlane, type ControlPlane } from '../cluster/controlPlane.js';
 import { makeTempDir, removeTempDir, waitFor } from '../cluster/processes.js';
 import { MODE_LABEL, SERVED_LABELS, SERVED_SERVICE, webhookConfig } from '../cluster/suite.js';
@@ -97,31 +98,8 @@ writeFileSync(
 
 // The workloads, before the webhook starts (what "already runs" means). No admission webhook is registered:
 // the scan reports on what the cluster holds, whatever admitted it.
-function deployment(name: string, opts: { dropsAllPods?: boolean; probe?: boolean } = {}): V1Deployment {
-  return {
-    metadata: { name },
-    spec: {
-      replicas: 1,
-      ...(opts.dropsAllPods ? { strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: '100%', maxSurge: 0 } } } : {}),
-      selector: { matchLabels: { app: name } },
-      template: {
-        metadata: { labels: { app: name, ...SERVED_LABELS } },
-        spec: {
-          terminationGracePeriodSeconds: 35,
-          containers: [
-            {
-              name: 'app',
-              image: 'registry.example/web:1.0',
-              ports: [{ containerPort: 8080 }],
-              lifecycle: { preStop: { sleep: { seconds: 5 } } },
-              ...(opts.probe === false ? {} : { readinessProbe: { httpGet: { path: '/ready', port: 8080 } } }),
-            },
-          ],
-        },
-      },
-    },
-  };
-}
+const deployment = (name: string, opts: { dropsAllPods?: boolean; probe?: boolean } = {}): V1Deployment =>
+  reportDeployment(name, { ...opts, labels: { app: name, ...SERVED_LABELS } });
 
 for (const [name, mode] of [
   [SHOP, 'enforce'],

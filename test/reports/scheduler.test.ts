@@ -17,6 +17,7 @@ import { ReportScheduler, type NamespaceCounts, type ScanSettings, type Workload
 import { slimNamespace, slimWorkload } from '../../src/reports/slim.js';
 import { ReportWriter } from '../../src/reports/writer.js';
 import { FakeReportApi } from '../helpers/fake-report-api.js';
+import { reportDeployment } from '../helpers/report-workloads.js';
 
 class Cache implements WorkloadCache {
   readonly objects = new Map<string, KubernetesObject>();
@@ -40,31 +41,8 @@ class Cache implements WorkloadCache {
 const served = (ns: string) => ({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'web', namespace: ns }, spec: { selector: { app: 'web' }, ports: [{ port: 80, targetPort: 8080 }] } });
 
 function deployment(ns: string, name: string, opts: { unsafe?: boolean; probe?: boolean } = {}) {
-  return {
-    apiVersion: 'apps/v1',
-    kind: 'Deployment',
-    metadata: { name, namespace: ns, uid: `uid-${name}`, managedFields: [{ manager: 'kubectl' }] },
-    spec: {
-      replicas: 1,
-      ...(opts.unsafe ? { strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: '100%', maxSurge: 0 } } } : {}),
-      selector: { matchLabels: { app: 'web' } },
-      template: {
-        metadata: { labels: { app: 'web' } },
-        spec: {
-          terminationGracePeriodSeconds: 35,
-          containers: [
-            {
-              name: 'app',
-              image: 'registry.example/web:1.0',
-              ports: [{ containerPort: 8080 }],
-              lifecycle: { preStop: { sleep: { seconds: 5 } } },
-              ...(opts.probe === false ? {} : { readinessProbe: { httpGet: { path: '/ready', port: 8080 } } }),
-            },
-          ],
-        },
-      },
-    },
-  };
+  const base = reportDeployment(name, { dropsAllPods: opts.unsafe, probe: opts.probe, labels: { app: 'web' } });
+  return { apiVersion: 'apps/v1', kind: 'Deployment', ...base, metadata: { name, namespace: ns, uid: `uid-${name}`, managedFields: [{ manager: 'kubectl' }] } };
 }
 
 function ownedPod(ns: string, name: string) {
