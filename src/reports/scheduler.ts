@@ -185,9 +185,9 @@ export class ReportScheduler {
       this.memo = new Map();
       this.memoContext = settings.context;
     }
-    // The engine caches per view object what it derives from the view (traffic: engine/traffic.ts), which is
-    // right for a request; the cached workloads here outlive the Services the view holds, so each scan gets a
-    // view object of its own.
+    // The cached workloads here outlive what the live view holds (its Services change under them). A view object
+    // of its own per scan keeps any cache keyed by object identity (the engine's traffic cache was one, keyed by
+    // pod spec and view) from answering one scan with another's Services.
     const context: RuleContext = { ...settings.context, cluster: scanView(settings.context.cluster) };
     const labels = new Map<string, Record<string, string>>();
     // A namespace being deleted takes its report with it: no more writes there (creates would be refused).
