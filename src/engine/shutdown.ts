@@ -76,6 +76,12 @@ function holdSeconds(c: V1Container, config: PolicyConfig): number {
   return preStopSeconds(c, config.timings.appPreStopSeconds) ?? 0;
 }
 
+/** The longest preStop hook of a pod spec (regular containers and native sidecars), in seconds. */
+export function longestHookSeconds(spec: V1PodSpec, config: PolicyConfig): number {
+  const alongside = [...spec.containers, ...(spec.initContainers ?? []).filter(isNativeSidecar)];
+  return Math.max(0, ...alongside.map((c) => holdSeconds(c, config)));
+}
+
 export interface GraceNeed {
   /** Seconds from the start of termination until the last container has stopped. */
   seconds: number;

@@ -143,11 +143,12 @@ export function receivesTraffic(w: Workload, ctx: RuleContext): boolean {
  * or "is assumed to receive traffic on port 8080 (no Service of namespace 'shop' is among the manifests given)".
  */
 export function describeRoutes(traffic: Traffic, routes: readonly Route[]): string {
-  const ports = [...new Set(routes.map((r) => r.containerPort))].join(', ');
+  const numbers = [...new Set(routes.map((r) => r.containerPort))];
+  const ports = `${numbers.length === 1 ? 'port' : 'ports'} ${numbers.join(', ')}`;
   if (traffic.basis === 'assumed') {
-    return `is assumed to receive traffic on port ${ports} (${traffic.unknownReason ?? 'no Service is known'})`;
+    return `is assumed to receive traffic on ${ports} (${traffic.unknownReason ?? 'no Service is known'})`;
   }
   const services = [...new Set(routes.map((r) => r.service))];
   const who = services.length === 1 ? `Service '${services[0]}'` : `Services ${services.map((s) => `'${s}'`).join(', ')}`;
-  return `receives traffic from ${who} on port ${ports}`;
+  return `receives traffic from ${who} on ${ports}`;
 }

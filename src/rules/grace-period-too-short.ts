@@ -1,14 +1,25 @@
-import { DEFAULT_GRACE_SECONDS, graceSetExplicitly, gracePeriodSeconds, requiredGrace, type GraceNeed } from '../engine/shutdown.js';
-import type { Rule, Workload } from '../engine/types.js';
+import type { PolicyConfig } from '../config/policy.js';
+import { DEFAULT_GRACE_SECONDS, graceSetExplicitly, gracePeriodSeconds, longestHookSeconds, requiredGrace } from '../engine/shutdown.js';
+import type { Rule, RuleIssue, Workload } from '../engine/types.js';
 import { isBarePod } from '../engine/workload.js';
 import type { V1PodSpec } from '@kubernetes/client-node';
 
 /**
- * An explicit grace period that outlasts every preStop hook is a person's choice: the rest of the need is
- * Gracekeeper's estimate (drain and proxy shutdown times from its config), so it is reported, never overridden.
+ * The grace period a person chose, carried over the fixes: an explicit value (not the 30s default) that outlasts
+ * (or matches) the pod's own preStop hooks says how long the app gets after them (0: stop at once). The rest of the need is Gracekeeper's
+ * estimate (drain and proxy shutdown times from its config), so such a choice is never overridden; when a fix adds
+ * or lengthens a hook by N s, the choice gains the same N s, so the app keeps the time it was given.
+ * Undefined when there is no such choice (or it would come out as 30, which reads as the default).
  */
-function keepsUserChoice(spec: V1PodSpec, need: GraceNeed): boolean {
-  return graceSetExplicitly(spec) && gracePeriodSeconds(spec) > need.longestHook;
+function chosenGrace(given: V1PodSpec, now: V1PodSpec, config: PolicyConfig): number | undefined {
+  if (!graceSetExplicitly(given)) return undefined;
+  const seconds = gracePeriodSeconds(given);
+  const givenHook = longestHookSeconds(given, config);
+  if (seconds < givenHook) return undefined;
+  const carried = seconds + Math.max(0, longestHookSeconds(now, config) - givenHook);
+  // 30 written back would read as the API server's default next time (a re-invoked webhook, a second mutate),
+  // and the whole need would be set then: set it now, so the fix is idempotent.
+  return carried === DEFAULT_GRACE_SECONDS ? undefined : carried;
 }
 
 /** The preStop hooks (and so the shutdown) as earlier fixes left them differ from the pod as given. */
@@ -44,36 +55,45 @@ export const gracePeriodTooShort: Rule = {
   check(w, ctx) {
     const current = gracePeriodSeconds(w.podSpec);
     const need = requiredGrace(w, ctx);
-    if (current >= need.seconds) return [];
     const given = w.givenPodSpec ?? w.podSpec;
+    const chosen = chosenGrace(given, w.podSpec, ctx.config);
+    const target = chosen === undefined ? need.seconds : Math.min(chosen, need.seconds);
+    const path = `${w.pointer}/terminationGracePeriodSeconds`;
+    const issues: RuleIssue[] = [];
     const assumption = need.assumesDrain ? ' (timings.drainSeconds, an estimate)' : '';
     const withFixes = hooksChanged(given, w.podSpec) ? ' with the other fixes applied' : '';
     const shortfall =
       `${describeGrace(given)} is shorter than the ${need.seconds}s shutdown may take${withFixes}: ` +
       `'${need.container}' ${need.detail}${assumption}.`;
-    if (keepsUserChoice(w.podSpec, need)) {
-      return [
-        {
-          container: need.container,
-          path: `${w.pointer}/terminationGracePeriodSeconds`,
-          warnOnly: true,
-          message:
-            `${shortfall} If it needs that long, the kubelet kills it ${whenCut(w)}. ` +
-            `Raise it to ${need.seconds} if so; an explicit value is left unchanged by the fix.`,
-        },
-      ];
-    }
-    return [
-      {
+    if (current < target) {
+      issues.push({
         container: need.container,
-        path: `${w.pointer}/terminationGracePeriodSeconds`,
-        message: `${shortfall} The kubelet kills it before it is done, cutting off in-flight work ${whenCut(w)}. Fix: set it to ${need.seconds}.`,
-      },
-    ];
+        path,
+        message:
+          chosen === undefined
+            ? `${shortfall} The kubelet kills it before it is done, cutting off in-flight work ${whenCut(w)}. Fix: set it to ${target}.`
+            : // The person's time after the hooks is kept: a preStop a fix adds comes on top of it.
+              `${describeGrace(given)} must grow by the ${chosen - gracePeriodSeconds(given)}s of preStop the other fixes ` +
+              `add, or the containers lose that time after SIGTERM. Fix: set it to ${target}.`,
+      });
+    }
+    if (chosen !== undefined && chosen < need.seconds) {
+      issues.push({
+        container: need.container,
+        path,
+        warnOnly: true,
+        message:
+          `${shortfall} If it needs that long, the kubelet kills it ${whenCut(w)}. ` +
+          `Raise it to ${need.seconds} if so; the fix keeps an explicit value${chosen > gracePeriodSeconds(given) ? ` (plus the preStop it adds: ${chosen}s)` : ''}.`,
+      });
+    }
+    return issues;
   },
   fix(spec, ctx, w) {
     const need = requiredGrace(w, ctx);
+    const chosen = chosenGrace(w.givenPodSpec ?? spec, spec, ctx.config);
+    const target = chosen === undefined ? need.seconds : Math.min(chosen, need.seconds);
     // Never lower: a longer grace period is the user's choice and harmless.
-    if (gracePeriodSeconds(spec) < need.seconds && !keepsUserChoice(spec, need)) spec.terminationGracePeriodSeconds = need.seconds;
+    if (gracePeriodSeconds(spec) < target) spec.terminationGracePeriodSeconds = target;
   },
 };

@@ -15,8 +15,9 @@ function mountsClaim(w: Workload): boolean {
 /** The Services that route to the pods, for messages; the assumed case names the ports instead. */
 function who(traffic: Traffic): string {
   if (traffic.basis === 'assumed') {
-    const ports = [...new Set([...traffic.routes.values()].flat().map((r) => r.containerPort))].join(', ');
-    return `clients of port ${ports} (assumed to receive traffic: ${traffic.unknownReason ?? 'no Service is known'})`;
+    const numbers = [...new Set([...traffic.routes.values()].flat().map((r) => r.containerPort))];
+    const ports = `${numbers.length === 1 ? 'port' : 'ports'} ${numbers.join(', ')}`;
+    return `clients of ${ports} (assumed to receive traffic: ${traffic.unknownReason ?? 'no Service is known'})`;
   }
   const names = [...new Set([...traffic.routes.values()].flat().map((r) => r.service))];
   return names.length === 1 ? `Service '${names[0]}'` : `Services ${names.map((n) => `'${n}'`).join(', ')}`;

@@ -405,7 +405,7 @@ t.test('octal modes and YAML 1.1 booleans next to a fixed line stay as written',
   for (const kept of ['      enableServiceLinks: off   # YAML 1.1: false\n', '          defaultMode: 0400\n', '          defaultMode: 0755\n', '- {key: run.sh, path: run.sh, mode: 0644}\n']) {
     t.ok(r.stdout.includes(kept), `kept: ${kept.trim()}`);
   }
-  t.match(r.stdout, '      enableServiceLinks: off   # YAML 1.1: false\n      automountServiceAccountToken: on\n      terminationGracePeriodSeconds: 35\n', 'the grace period line next to them is the one that changed');
+  t.match(r.stdout, '      enableServiceLinks: off   # YAML 1.1: false\n      automountServiceAccountToken: on\n      terminationGracePeriodSeconds: 10\n', 'the grace period line next to them is the one that changed');
   t.match(r.stdout, 'initContainers:\n      - name: cloud-sql-proxy # the proxy\n', 'the proxy moved with its comment, next to containers');
   const out = parseManifests(r.stdout, 'out.yaml').manifests[0]!.object as any;
   t.equal(out.spec.template.spec.volumes[0].secret.defaultMode, 256, '0400 reads as 256, not 400');

@@ -195,3 +195,22 @@ t.test('the grace finding states the grace period as given, not as an earlier fi
     );
   }
 });
+
+t.test('an explicit grace period keeps its time after the preStop a fix adds (microservices-demo sets 5s)', async (t) => {
+  const spec = (grace: number) => ({
+    terminationGracePeriodSeconds: grace,
+    containers: [{ name: 'web', image: 'example/web:1', ports: [{ containerPort: 8080 }] }],
+  });
+  const run = (grace: number) => evaluate(podWith(spec(grace)), RULES, contextFor(), { fix: true })!;
+  const five = run(5);
+  const fixed = (five.fixed as { spec: { terminationGracePeriodSeconds: number; containers: Array<{ lifecycle?: unknown }> } }).spec;
+  t.same(fixed.containers[0]!.lifecycle, { preStop: { sleep: { seconds: 5 } } }, 'the drain delay is added');
+  t.equal(fixed.terminationGracePeriodSeconds, 10, "5s after the new 5s preStop: the person's choice, not Gracekeeper's 30");
+  const messages = five.findings.filter((f) => f.rule === 'grace-period-too-short').map((f) => `${f.action}: ${f.message}`);
+  t.match(messages, [/^warn: .* must grow by the 5s of preStop the other fixes add.* Fix: set it to 10\.$/, /^warn: .*Raise it to 30 if so; the fix keeps an explicit value \(plus the preStop it adds: 10s\)\.$/]);
+  t.same(five.fixes.map((f) => f.rule), ['app-no-drain-delay', 'grace-period-too-short'], 'audit marks the grace period fixable');
+  t.same(evaluate(five.fixed!, RULES, contextFor(), { fix: true })!.patch, [], 'idempotent');
+  // 25s + 5s would come out as 30, which reads as the API server default next time: the whole need is set.
+  t.equal((run(25).fixed as { spec: { terminationGracePeriodSeconds: number } }).spec.terminationGracePeriodSeconds, 30);
+  t.same(evaluate(run(25).fixed!, RULES, contextFor(), { fix: true })!.patch, [], 'idempotent at 30 too');
+});
