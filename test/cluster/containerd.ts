@@ -41,6 +41,8 @@ export interface Containerd {
   /** Kill every task in k8s.io (containers the kubelet left). */
   killTasks(): void;
   stop(): Promise<void>;
+  /** stop() without waiting, for exit paths: tasks, containerd, shims killed, mounts under its dir unmounted. */
+  cleanupSync(): void;
 }
 
 function config(dir: string, o: ContainerdOptions): string {
@@ -121,6 +123,15 @@ export async function startContainerd(o: ContainerdOptions): Promise<Containerd>
     unmountUnder(dir);
     removeTempDir(dir);
   };
+  const cleanupSync = (): void => {
+    if (stopped) return;
+    stopped = true;
+    if (proc.running) killTasks();
+    proc.killSync();
+    killPids(pidsWithArg(dir));
+    unmountUnder(dir);
+    removeTempDir(dir);
+  };
   try {
     await waitFor('containerd to answer', async () => (tryRun(CTR, ['-a', socket, 'version'], { timeoutMs: 5000 }).ok ? true : undefined), {
       timeoutMs: 30_000,
@@ -131,5 +142,5 @@ export async function startContainerd(o: ContainerdOptions): Promise<Containerd>
     await stop();
     throw new Error(`containerd failed to start: ${(err as Error).message}\n${tail}`, { cause: err });
   }
-  return { dir, socket, endpoint: `unix://${socket}`, version, process: proc, ctr, killTasks, stop };
+  return { dir, socket, endpoint: `unix://${socket}`, version, process: proc, ctr, killTasks, stop, cleanupSync };
 }

@@ -90,8 +90,7 @@ export async function startNode(opts: NodeOptions = {}): Promise<RealNode> {
   // process registry's own exit hook kills the processes and removes the temp dirs.
   const emergency = (): void => {
     parts.kubelet?.cleanupSync();
-    parts.containerd?.process.killSync();
-    parts.containerd?.killTasks();
+    parts.containerd?.cleanupSync();
     parts.kubeProxy?.cleanupSync();
     removeKubeChains();
     parts.network?.teardown();
