@@ -31,6 +31,8 @@ t.setTimeout(Math.max(CLUSTER_FILE_TIMEOUT_MS, 45 * 60_000));
 const ROLLOUTS = Number(process.env.GRACEKEEPER_NODE_ROLLOUTS ?? 3);
 /** GRACEKEEPER_NODE_ONLY=1,4 runs only those scenarios (while working on them; CI runs all). */
 const ONLY = process.env.GRACEKEEPER_NODE_ONLY?.split(',');
+/** GRACEKEEPER_NODE_CASES=native runs only the rollout cases whose strategy contains it ('-': the unprotected ones). */
+const CASES = process.env.GRACEKEEPER_NODE_CASES;
 const scenario = (n: number, name: string, fn: (t: Test) => Promise<void>): void => {
   if (!ONLY || ONLY.includes(String(n))) t.test(`scenario ${n}: ${name}`, fn);
 };
@@ -107,6 +109,7 @@ async function runCase(
   tt: Test,
   c: { scenario: string; strategy: string; gk: 'with' | 'without'; namespace: string; deployment: V1Deployment; check?: (pod: V1Pod) => void },
 ): Promise<Row[]> {
+  if (CASES && !c.strategy.includes(CASES)) return [];
   const name = c.deployment.metadata!.name!;
   const clusterIp = await deploy(c.namespace, c.gk === 'with' ? 'enforce' : undefined, c.deployment);
   const [pod] = await podsOf(c.namespace, name);
@@ -124,7 +127,7 @@ async function runCase(
       row.durations.push(m.durationS);
       addCounts(row, counts);
     }
-    tt.comment(`${c.scenario} ${c.strategy} ${c.gk}: rollout ${i}: ${m.durationS.toFixed(1)} s; ClusterIP ${m.service.failed}/${m.service.sent} failed, ingress-like ${m.ingress.failed}/${m.ingress.sent} failed ${JSON.stringify({ ...m.service.reasons, ...m.ingress.reasons })}`);
+    tt.comment(`${c.scenario} ${c.strategy} ${c.gk}: rollout ${i} (restart at ${new Date(m.t0).toISOString()}): ${m.durationS.toFixed(1)} s; ClusterIP ${m.service.failed}/${m.service.sent} failed, ingress-like ${m.ingress.failed}/${m.ingress.sent} failed ${JSON.stringify({ ...m.service.reasons, ...m.ingress.reasons })}`);
     const when = (f: { at: number; reason: string }[]): string =>
       f.slice(0, 12).map((x) => `+${((x.at - m.t0) / 1000).toFixed(2)}s ${x.reason}`).join(', ');
     if (m.service.failed) tt.comment(`  ClusterIP failures: ${when(m.service.failures)}`);
@@ -174,7 +177,7 @@ t.before(async () => {
 t.teardown(async () => {
   await webhook?.stop();
   // Only a run of every scenario writes the table (a narrowed run would overwrite it with a part).
-  if (rows.length > 0 && !ONLY) {
+  if (rows.length > 0 && !ONLY && !CASES) {
     others.push(`Run time of the suite: ${((Date.now() - started) / 1000).toFixed(0)} s (node start included).`);
     writeReport(join(REPO_ROOT, 'bench', 'ROLLOUTS.md'), rows, facts, others);
   }
