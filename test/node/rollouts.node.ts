@@ -132,6 +132,13 @@ async function runCase(
       f.slice(0, 12).map((x) => `+${((x.at - m.t0) / 1000).toFixed(2)}s ${x.reason}`).join(', ');
     if (m.service.failed) tt.comment(`  ClusterIP failures: ${when(m.service.failures)}`);
     if (m.ingress.failed) tt.comment(`  ingress-like failures: ${when(m.ingress.failures)}`);
+    if (c.gk === 'with' && m.service.failed + m.ingress.failed > 0) {
+      // For diagnosis: the EndpointSlices around the failures (ready and serving-terminating endpoints).
+      const all = [...m.service.failures, ...m.ingress.failures].map((f) => f.at);
+      const [from, to] = [Math.min(...all) - 3000, Math.max(...all) + 1000];
+      const seen = m.slices.filter((e) => e.at >= from && e.at <= to);
+      tt.comment(`  EndpointSlices then: ${seen.map((e) => `+${((e.at - m.t0) / 1000).toFixed(2)}s ${e.slices} slices, ${e.ready} ready, ${e.servingTerminating} serving-terminating`).join('; ')}`);
+    }
     if (c.gk === 'with') {
       tt.equal(m.service.failed, 0, `rollout ${i}: no request through the ClusterIP failed (${m.service.sent} sent)`);
       tt.equal(m.ingress.failed, 0, `rollout ${i}: no request through the ingress-like client failed (${m.ingress.sent} sent)`);

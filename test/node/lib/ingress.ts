@@ -24,8 +24,17 @@ interface Upstream {
   removed: boolean;
 }
 
+/** What the EndpointSlice watch said, at each event (before the rate-limited sync): for diagnosing a failure. */
+export interface SliceEvent {
+  at: number;
+  slices: number;
+  ready: number;
+  servingTerminating: number;
+}
+
 export interface IngressLoad {
   readonly loop: RateLoop;
+  readonly history: readonly SliceEvent[];
   /** Endpoint changes seen (for the report). */
   readonly changes: number;
   stop(): Promise<RateLoop['counts']>;
@@ -46,6 +55,7 @@ export async function ingressLoad(
   let rotation: Upstream[] = [];
   let next = 0;
   let changes = 0;
+  const history: SliceEvent[] = [];
 
   const retire = (u: Upstream): void => {
     u.removed = true;
@@ -103,6 +113,15 @@ export async function ingressLoad(
       const name = obj.metadata?.name ?? '';
       if (type === 'DELETED') slices.delete(name);
       else slices.set(name, obj);
+      const eps = [...slices.values()].flatMap((x) => x.endpoints ?? []);
+      if (history.length < 2000) {
+        history.push({
+          at: Date.now(),
+          slices: slices.size,
+          ready: eps.filter((e) => e.conditions?.ready === true).length,
+          servingTerminating: eps.filter((e) => e.conditions?.ready !== true && e.conditions?.serving === true && e.conditions?.terminating === true).length,
+        });
+      }
       requestSync();
       synced();
     },
@@ -124,6 +143,7 @@ export async function ingressLoad(
   loop.start();
   return {
     loop,
+    history,
     get changes() {
       return changes;
     },

@@ -9,6 +9,7 @@ import { sleep, waitFor } from '../../cluster/processes.js';
 import { ingressLoad } from './ingress.js';
 import { serviceLoad } from './load.js';
 import type { LoadCounts, LoadOptions } from './load.js';
+import type { SliceEvent } from './ingress.js';
 
 export async function restart(apps: AppsV1Api, namespace: string, name: string): Promise<void> {
   await apps.patchNamespacedDeployment({
@@ -43,6 +44,8 @@ export interface RolloutMeasure {
   durationS: number;
   service: LoadCounts;
   ingress: LoadCounts;
+  /** The Service's EndpointSlices as the watch saw them during the rollout. */
+  slices: readonly SliceEvent[];
 }
 
 /** Load through the ClusterIP and through the ingress-like client together, one rollout restart, counts. */
@@ -62,5 +65,5 @@ export async function measureRollout(kc: KubeConfig, namespace: string, name: st
   } finally {
     await Promise.all([svc.stop(), ing.stop()]);
   }
-  return { t0, durationS, service: svc.counts, ingress: ing.loop.counts };
+  return { t0, durationS, service: svc.counts, ingress: ing.loop.counts, slices: ing.history };
 }
