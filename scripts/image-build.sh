@@ -145,7 +145,8 @@ node -e '
 rm -rf "$TMP/bin" "$TMP/app" "$TMP/rootfs"
 rm -rf "$OUT"; mv "$TMP" "$OUT"
 trap - EXIT
-# Older builds (other input hashes) are not used any more.
-find "$GK_CACHE_ROOT/image" -mindepth 1 -maxdepth 1 -type d ! -name "$hash" ! -name '*.tmp.*' -exec rm -rf {} +
+# Older builds (other input hashes) go once they are an hour old: a run that built one a moment ago may still be
+# about to import it (checkouts of other sources share the cache).
+find "$GK_CACHE_ROOT/image" -mindepth 1 -maxdepth 1 -type d ! -name "$hash" ! -name '*.tmp.*' -mmin +60 -exec rm -rf {} +
 echo "image-build: $IMAGE ($id, $(du -m "$OUT/gracekeeper.tar" | cut -f1) MB) built in $(( $(date +%s) - start ))s: $OUT" >&2
 echo "$OUT"

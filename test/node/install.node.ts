@@ -174,8 +174,9 @@ async function uninstallClean(tt: Test): Promise<number> {
 }
 
 t.before(async () => {
-  image = buildImage();
   node = await startNode({ log: (m) => t.comment(m) });
+  // Built (or found in the cache) once the node is up: startNode may wait a long time for another run's node.
+  image = buildImage();
   const t0 = Date.now();
   node.containerd.ctr(['images', 'import', image.archive], 300_000);
   const listed = node.containerd.ctr(['images', 'ls', '-q']).split('\n');

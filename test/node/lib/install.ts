@@ -88,7 +88,7 @@ export function admissionLoad(
       } catch {
         /* not JSON */
       }
-      return `${e.code ?? 'error'} ${message.replace(/\d+\.\d+\.\d+\.\d+:\d+/g, 'ADDR').slice(0, 160)}`;
+      return `${e.code ?? 'error'} ${message.replace(/\d+\.\d+\.\d+\.\d+:\d+/g, 'ADDR').slice(0, 300)}`;
     }
   });
   const counts = Object.assign(loop.counts, { latencies }) as AdmissionCounts;
