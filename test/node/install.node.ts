@@ -8,7 +8,8 @@
  *   2. the webhook's own rollout (`rollout restart`, 2 replicas, PDB) under a bounded stream of dry-run Pod
  *      creations: zero failed admissions with failurePolicy Fail, then Ignore (failed = admitted unfixed);
  *   3. certificates.source=secret: the Secret replaced under the same load: zero failed admissions, and the
- *      Service serves the new certificate (its serial, read through the ClusterIP);
+ *      Service serves the new certificate (its serial, read through the ClusterIP); 3b. the helm source rotated as
+ *      values.yaml documents it (Secret deleted, helm upgrade), its refusals measured;
  *   4. Gracekeeper's own live Pods pass its rules (audit --cluster, and the Pods' YAML audited offline).
  * Results: bench/INSTALL.md.
  *
@@ -299,6 +300,63 @@ t.test("scenario 2: the webhook's own rollout under admission load, failurePolic
   }
   const pdb = await objects.read({ apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', metadata: { name: FULL, namespace: NS } });
   t.ok(pdb, 'the PodDisruptionBudget exists');
+});
+
+/**
+ * The chart's own rotation for certificates.source=helm, as values.yaml documents it ("delete the Secret to rotate"):
+ * `helm upgrade` then generates a new CA and serving certificate and writes the new caBundle into the webhook
+ * configurations at once, while the Pods serve the old certificate until the kubelet updates their Secret volume and
+ * the server reloads it. Measured, not assumed: the failures seen are counted in the table; the test asserts what
+ * each failure is (the API server refusing the old certificate) and that admissions work again once the new one is
+ * served.
+ */
+t.test('scenario 3b: certificates.source=helm, the Secret deleted and helm upgrade (the documented rotation) under admission load', async (t) => {
+  await helm(['upgrade', RELEASE, CHART_DIR, '-n', NS, '--reuse-values', '--wait', '--timeout', '5m', '--set', 'webhooks.failurePolicy.enforce=Fail']);
+  await waitActive();
+  const svc = await core.readNamespacedService({ namespace: NS, name: FULL });
+  const ip = svc.spec!.clusterIP!;
+  const secretName = `${FULL}-tls`;
+  const old = await core.readNamespacedSecret({ namespace: NS, name: secretName });
+  const pem = (s: typeof old, key: string): string => Buffer.from(s.data![key]!, 'base64').toString();
+  let newSerial = '';
+  const { counts, durationS } = await underLoad(fixed, async () => {
+    await core.deleteNamespacedSecret({ namespace: NS, name: secretName });
+    await helm(['upgrade', RELEASE, CHART_DIR, '-n', NS, '--reuse-values', '--wait', '--timeout', '5m']);
+    const fresh = await core.readNamespacedSecret({ namespace: NS, name: secretName });
+    t.not(pem(fresh, 'ca.crt'), pem(old, 'ca.crt'), 'helm upgrade generated a new CA');
+    newSerial = describeCert(pem(fresh, 'tls.crt')).serialNumber.toUpperCase();
+    let row = 0;
+    await waitFor(
+      'both replicas to serve the new certificate',
+      async () => {
+        const served = (await servedSerial(ip, 443, SVC_DNS, pem(fresh, 'ca.crt')).catch(() => '')).toUpperCase();
+        row = served === newSerial ? row + 1 : 0;
+        return row >= 10 ? true : undefined;
+      },
+      { timeoutMs: 170_000, intervalMs: 500 },
+    );
+  });
+  t.comment(`Secret deleted + helm upgrade: new certificate served by both replicas after ${durationS.toFixed(1)} s; ${summary(counts)}`);
+  t.pass(`the Service serves the new certificate (serial ${newSerial})`);
+  const reasons = Object.keys(counts.reasons);
+  t.same(
+    reasons.filter((r) => !/x509|certificate/i.test(r)),
+    [],
+    `every failure is the API server refusing the certificate the Pods still served (${counts.failed} of ${counts.sent}: ${reasons.join('; ') || 'none'})`,
+  );
+  await waitActive();
+  t.pass('admissions succeed again with the new certificate');
+  rows.push({
+    scenario: '3b certificate rotation as values.yaml documents it: the Secret deleted, then helm upgrade (new CA and caBundle at once)',
+    source: 'helm',
+    failurePolicy: 'Fail',
+    counts,
+    durationS,
+    note: 'duration: Secret deleted to 10 TLS connections in a row showing the new serial',
+  });
+  others.push(
+    `Scenario 3b (source helm, "delete the Secret to rotate"): ${counts.failed} of ${counts.sent} admissions refused while the webhook configurations already carried the new CA and the Pods still served the old certificate (${durationS.toFixed(0)} s until both served the new one).`,
+  );
 });
 
 t.test('scenario 1 (end): uninstall, webhook configurations first, leaves nothing behind', async (t) => {
