@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { delimiter } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
+import { loadWebhookKubeConfig } from '../cluster/kubeconfig.js';
 import type { ClusterViewState } from '../cluster/view.js';
 import type { ServerConfig } from '../config/server.js';
 import { ErrorCode, GracekeeperError } from '../errors.js';
@@ -35,14 +35,7 @@ const LEASE_DURATION_MS = 15_000;
 const LEASE_RETRY_MS = 2_000;
 
 function loadKubeConfig(config: ServerConfig): KubeConfig {
-  const kubeConfig = new KubeConfig();
-  const file = config.clusterView.kubeconfig.split(delimiter).find(Boolean);
-  try {
-    if (file) kubeConfig.loadFromFile(file);
-    else kubeConfig.loadFromCluster();
-  } catch (e) {
-    throw new GracekeeperError(ErrorCode.ConfigInvalid, `cannot load kubeconfig ${file}: ${(e as Error).message.split('\n')[0]}`, 'clusterView.kubeconfig');
-  }
+  const kubeConfig = loadWebhookKubeConfig(new KubeConfig(), config.clusterView.kubeconfig);
   if (!kubeConfig.getCurrentCluster()) {
     throw new GracekeeperError(ErrorCode.ClusterUnavailable, `kubeconfig context '${kubeConfig.getCurrentContext()}' names no cluster`, 'clusterView.kubeconfig');
   }

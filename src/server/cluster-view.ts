@@ -1,10 +1,9 @@
-import { delimiter } from 'node:path';
 import type { Logger } from 'pino';
 import { DisabledClusterView } from '../cluster/disabled.js';
+import { loadWebhookKubeConfig } from '../cluster/kubeconfig.js';
 import type { ClusterView, ClusterViewSource, ClusterViewState } from '../cluster/view.js';
 import type { PolicyConfig } from '../config/policy.js';
 import type { ServerConfig } from '../config/server.js';
-import { ErrorCode, GracekeeperError } from '../errors.js';
 
 /** What the server needs of the cluster view, live or disabled. */
 export interface ClusterViewHandle {
@@ -39,15 +38,7 @@ function liveHandle(source: ClusterViewSource): ClusterViewHandle {
  */
 export async function liveClusterView(config: ServerConfig, logger: Logger): Promise<ClusterViewHandle> {
   const [{ KubeConfig }, { createLiveClusterView }] = await Promise.all([import('@kubernetes/client-node'), import('../cluster/live.js')]);
-  const kubeConfig = new KubeConfig();
-  // KUBECONFIG may list several files (kubectl merges them); the first one names the cluster here.
-  const file = config.clusterView.kubeconfig.split(delimiter).find(Boolean);
-  try {
-    if (file) kubeConfig.loadFromFile(file);
-    else kubeConfig.loadFromCluster();
-  } catch (e) {
-    throw new GracekeeperError(ErrorCode.ConfigInvalid, `cannot load kubeconfig ${file}: ${(e as Error).message.split('\n')[0]}`, 'clusterView.kubeconfig');
-  }
+  const kubeConfig = loadWebhookKubeConfig(new KubeConfig(), config.clusterView.kubeconfig);
   return liveHandle(
     createLiveClusterView({
       kubeConfig,
