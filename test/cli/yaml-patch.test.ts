@@ -435,6 +435,7 @@ function nodeAt(doc: ReturnType<typeof read>, path: Path): Node {
 function touchedLines(text: string, doc: ReturnType<typeof read>, ops: Op[]): Set<number> {
   const lineOf = (pos: number) => text.slice(0, pos).split('\n').length - 1;
   const lines = new Set<number>();
+  const removedUnder = new Map<string, Set<string>>();
   const span = (node: Node, from?: number) => {
     const [start, end] = node.range!;
     for (let l = lineOf(from ?? start); l <= lineOf(Math.max(start, end - 1)); l++) lines.add(l);
@@ -475,7 +476,17 @@ function touchedLines(text: string, doc: ReturnType<typeof read>, ops: Op[]): Se
       // The last entry removed: the collection is written as `{}` or `[]` after its key.
       const parent = nodeAt(doc, op.path.slice(0, -1)) as unknown as { items: unknown[] };
       if (op.op === 'remove' && parent.items.length === 1 && op.path.length > 1) parentSpan(op.path.slice(0, -1));
+      if (op.op === 'remove' && op.path.length > 1) {
+        const key = JSON.stringify(op.path.slice(0, -1));
+        removedUnder.set(key, new Set([...(removedUnder.get(key) ?? []), String(op.path.at(-1))]));
+      }
     }
+  }
+  // Several removals that empty one collection between them: it is written as `{}` or `[]` too.
+  for (const [key, removed] of removedUnder) {
+    const path = JSON.parse(key) as Path;
+    const parent = nodeAt(doc, path) as unknown as { items?: unknown[] } | undefined;
+    if (parent?.items && removed.size >= parent.items.length) parentSpan(path);
   }
   return lines;
 }
