@@ -142,9 +142,14 @@ export function receivesTraffic(w: Workload, ctx: RuleContext): boolean {
  * How a container gets traffic, as a clause after its name: "receives traffic from Service 'web' on port 8080"
  * or "is assumed to receive traffic on port 8080 (no Service of namespace 'shop' is among the manifests given)".
  */
-export function describeRoutes(traffic: Traffic, routes: readonly Route[]): string {
+/** "port 8080" / "ports 8080, 9090": the distinct container ports of some routes, for messages. */
+export function describePorts(routes: readonly Route[]): string {
   const numbers = [...new Set(routes.map((r) => r.containerPort))];
-  const ports = `${numbers.length === 1 ? 'port' : 'ports'} ${numbers.join(', ')}`;
+  return `${numbers.length === 1 ? 'port' : 'ports'} ${numbers.join(', ')}`;
+}
+
+export function describeRoutes(traffic: Traffic, routes: readonly Route[]): string {
+  const ports = describePorts(routes);
   if (traffic.basis === 'assumed') {
     return `is assumed to receive traffic on ${ports} (${traffic.unknownReason ?? 'no Service is known'})`;
   }

@@ -1,5 +1,5 @@
 import { deploymentStrategy, desiredReplicas, resolveRollingUpdate, type IntOrPercent } from '../engine/replicas.js';
-import { trafficOf, type Traffic } from '../engine/traffic.js';
+import { describePorts, trafficOf, type Traffic } from '../engine/traffic.js';
 import type { Rule, RuleContext, RuleIssue, Workload } from '../engine/types.js';
 
 const SAFE = 'Set strategy.rollingUpdate maxUnavailable: 0 and maxSurge: 1 so a new pod is ready before an old one stops.';
@@ -15,9 +15,7 @@ function mountsClaim(w: Workload): boolean {
 /** The Services that route to the pods, for messages; the assumed case names the ports instead. */
 function who(traffic: Traffic): string {
   if (traffic.basis === 'assumed') {
-    const numbers = [...new Set([...traffic.routes.values()].flat().map((r) => r.containerPort))];
-    const ports = `${numbers.length === 1 ? 'port' : 'ports'} ${numbers.join(', ')}`;
-    return `clients of ${ports} (assumed to receive traffic: ${traffic.unknownReason ?? 'no Service is known'})`;
+    return `clients of ${describePorts([...traffic.routes.values()].flat())} (assumed to receive traffic: ${traffic.unknownReason ?? 'no Service is known'})`;
   }
   const names = [...new Set([...traffic.routes.values()].flat().map((r) => r.service))];
   return names.length === 1 ? `Service '${names[0]}'` : `Services ${names.map((n) => `'${n}'`).join(', ')}`;
