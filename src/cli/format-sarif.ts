@@ -9,8 +9,11 @@ import { STDIN_NAME } from './inputs.js';
 
 /** The project's home (the chart's `home`); the rules are documented in the README's Rules section. */
 export const PROJECT_URI = 'https://github.com/gracekeeper/gracekeeper';
-// The table of the Rules section holds every rule by id; its heading is the anchor (one row each has none).
-export const ruleHelpUri = (_id: string): string => `${PROJECT_URI}/blob/main/README.md#rules`;
+/**
+ * The rule's row in the README's Rules table: each row carries an anchor named after the rule id
+ * (`<a id="<rule-id>" name="<rule-id>">`; GitHub documents `name` for custom anchors, HTML5 uses `id`).
+ */
+export const ruleHelpUri = (id: string): string => `${PROJECT_URI}/blob/main/README.md#${encodeURIComponent(id)}`;
 
 /** The key of our fingerprint in partialFingerprints: a new version if what it hashes ever changes. */
 export const FINGERPRINT_KEY = 'gracekeeper/workloadField/v1';
@@ -50,6 +53,12 @@ export function fingerprint(f: LocatedFinding, uri: string | undefined): string 
   return createHash('sha256').update(JSON.stringify(parts)).digest('hex');
 }
 
+/** What the summary leaves out: the default action and whether the mutating webhook fixes it. */
+function ruleTraits(rule: Rule): string {
+  const fix = rule.fix !== undefined ? 'fixed automatically where that is safe (mutating webhook, gracekeeper mutate)' : 'not fixed automatically';
+  return `Default action: ${rule.defaultAction}; ${fix}.`;
+}
+
 function descriptor(rule: Rule, config: PolicyConfig): Sarif.ReportingDescriptor {
   const action = config.rules[rule.id] ?? rule.defaultAction;
   const defaultConfiguration: Sarif.ReportingConfiguration =
@@ -58,10 +67,11 @@ function descriptor(rule: Rule, config: PolicyConfig): Sarif.ReportingDescriptor
     id: rule.id,
     name: rule.id,
     shortDescription: { text: rule.summary },
+    fullDescription: { text: `${rule.summary} ${ruleTraits(rule)}` },
     helpUri: ruleHelpUri(rule.id),
     help: {
-      text: `${rule.summary} Rule '${rule.id}' in the Rules table: ${ruleHelpUri(rule.id)}`,
-      markdown: `${rule.summary} See \`${rule.id}\` in the [Rules table](${ruleHelpUri(rule.id)}).`,
+      text: `${rule.summary} ${ruleTraits(rule)} Rule '${rule.id}' in the Rules table: ${ruleHelpUri(rule.id)}`,
+      markdown: `${rule.summary} ${ruleTraits(rule)} See [\`${rule.id}\`](${ruleHelpUri(rule.id)}) in the Rules table.`,
     },
     defaultConfiguration,
     properties: { fixable: rule.fix !== undefined, defaultAction: rule.defaultAction },

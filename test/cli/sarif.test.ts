@@ -22,6 +22,26 @@ const validateSarif = ajv.compile(schema);
 const REPO = join(import.meta.dirname, '..', '..');
 const README = readFileSync(join(REPO, 'README.md'), 'utf8');
 
+/**
+ * The rows of the README's Rules table (between `## Rules` and the next heading), by rule id. A row starts with the
+ * anchor SARIF's helpUri lands on, named after the id (`id` for HTML, `name` as GitHub documents custom anchors),
+ * then the id as code, and has the table's four cells.
+ */
+const RULE_ROWS: Map<string, string> = (() => {
+  const section = /^## Rules\n([\s\S]*?)^#{1,3} /m.exec(README)?.[1] ?? '';
+  const header = '| rule | default | what it catches |';
+  const rows = new Map<string, string>();
+  for (const line of section.split('\n').filter((l) => l.startsWith('| ') && !l.startsWith(header) && !l.startsWith('| ---'))) {
+    const row = /^\| <a id="([a-z0-9-]+)" name="\1"><\/a>`\1` \| (?:deny|warn) \|/.exec(line);
+    if (!row) throw new Error(`README Rules table: a row without its anchor and id: ${line.slice(0, 80)}`);
+    // Four cells: nothing in a cell may add a column (no unescaped '|' outside code spans).
+    const cells = line.replace(/`[^`]*`/g, '').split(/(?<!\\)\|/).length - 2;
+    if (cells !== 4) throw new Error(`README Rules table: the row of ${row[1]} has ${cells} cells, not 4`);
+    rows.set(row[1]!, line);
+  }
+  return rows;
+})();
+
 // A Deployment whose rollout stops its only pod (deny) and whose container serves without a probe (warn).
 const WEB = `apiVersion: apps/v1
 kind: Deployment
@@ -85,12 +105,17 @@ t.test('the examples give valid SARIF 2.1.0 with the findings of --output json, 
   for (const [i, rule] of RULES.entries()) {
     const d = driver.rules![i]!;
     t.equal(d.shortDescription?.text, rule.summary, `${rule.id}: shortDescription is the summary`);
+    t.ok(d.fullDescription?.text.startsWith(`${rule.summary} Default action: ${rule.defaultAction}; `), `${rule.id}: fullDescription: the summary, the default action`);
+    t.match(d.fullDescription?.text, rule.fix ? /; fixed automatically where that is safe/ : /; not fixed automatically\.$/, `${rule.id}: and whether it is fixed`);
+    t.ok(d.help?.text.startsWith(d.fullDescription!.text) && d.help.text.endsWith(d.helpUri!), `${rule.id}: help text: the description and the link`);
+    t.ok(d.help?.markdown?.includes(`[\`${rule.id}\`](${d.helpUri})`), `${rule.id}: help markdown links the rule's row`);
     t.equal(d.defaultConfiguration?.level, rule.defaultAction === 'deny' ? 'error' : 'warning', `${rule.id}: level from its action`);
     const help = new URL(d.helpUri!);
-    t.equal(help.hash, '#rules', `${rule.id}: helpUri points at the README's Rules section`);
-    t.match(README, /^## Rules$/m, 'which exists');
-    t.match(README, new RegExp(`^\\| \`${rule.id}\` \\|`, 'm'), `${rule.id}: and has a row there`);
+    t.equal(`${help.origin}${help.pathname}`, 'https://github.com/gracekeeper/gracekeeper/blob/main/README.md', `${rule.id}: helpUri is the README`);
+    t.equal(help.hash, `#${rule.id}`, `${rule.id}: at the rule's own anchor`);
+    t.ok(RULE_ROWS.has(rule.id), `${rule.id}: the README's Rules table has its row, with the anchor`);
   }
+  t.same([...RULE_ROWS.keys()].sort(), [...RULE_IDS].sort(), 'one row per rule, each with its anchor, and no row of an unknown rule');
 
   const findings = (JSON.parse(json.stdout) as { findings: Array<{ rule: string; action: string; file: string; line: number; path: string }> })
     .findings;
