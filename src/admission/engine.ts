@@ -14,10 +14,13 @@ export interface Engine {
 
 export type EngineResult = { evaluation: Evaluation | null } | { unreadable: GracekeeperError };
 
-/** Runs the engine; an object of the wrong shape is a result, anything else thrown is a bug and propagates. */
-export function runEngine(obj: KubeObject, engine: Engine, fix: boolean): EngineResult {
+/**
+ * Runs the engine; an object of the wrong shape is a result, anything else thrown is a bug and propagates.
+ * `fix`: compute the patch; `listFixes` (default true with `fix`): also say which fixes answered an issue.
+ */
+export function runEngine(obj: KubeObject, engine: Engine, fix: boolean, listFixes = true): EngineResult {
   try {
-    return { evaluation: evaluate(obj, engine.rules, engine.context, { fix }) };
+    return { evaluation: evaluate(obj, engine.rules, engine.context, { fix, listFixes }) };
   } catch (e) {
     if (isGracekeeperError(e) && e.code === ErrorCode.WorkloadUnreadable) return { unreadable: e };
     throw e;

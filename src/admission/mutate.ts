@@ -15,7 +15,8 @@ export function mutate(request: AdmissionRequest, mode: Mode, engine: Engine): O
   if (request.kind.kind !== 'Pod' || request.subResource) return allowed(uid, 'not a Pod');
   if (request.operation !== 'CREATE') return allowed(uid, `${request.operation} is never mutated`);
 
-  const result = runEngine(request.object!, engine, true);
+  // Enforce answers with the patch alone; audit lists the fixes it would make.
+  const result = runEngine(request.object!, engine, true, mode !== 'enforce');
   if ('unreadable' in result) return unreadableOutcome(uid, result.unreadable, mode);
   const evaluation = result.evaluation;
   if (!evaluation) return allowed(uid, 'no pod spec');

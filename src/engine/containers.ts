@@ -44,19 +44,28 @@ export function isServing(c: V1Container): boolean {
   return (c.ports ?? []).some((p) => (p.protocol ?? 'TCP') === 'TCP');
 }
 
-const regexCache = new Map<string, RegExp>();
-function regex(source: string): RegExp {
-  let r = regexCache.get(source);
-  if (!r) {
-    r = new RegExp(source);
-    regexCache.set(source, r);
-  }
-  return r;
+/** Entries kept per memo below before it starts afresh: bounds memory whatever the images and annotations seen. */
+const MEMO_LIMIT = 10_000;
+
+function remember<K, V>(memo: Map<K, V>, key: K, value: V): V {
+  if (memo.size >= MEMO_LIMIT) memo.clear();
+  memo.set(key, value);
+  return value;
 }
+
+/** Compiled patterns and their answers per image, per pattern list (a config reload brings new lists). */
+const matchMemo = new WeakMap<readonly string[], { regexes: RegExp[]; answers: Map<string, boolean> }>();
 
 export function imageMatches(image: string | undefined, patterns: readonly string[]): boolean {
   if (!image) return false;
-  return patterns.some((p) => regex(p).test(image));
+  let memo = matchMemo.get(patterns);
+  if (!memo) {
+    memo = { regexes: patterns.map((p) => new RegExp(p)), answers: new Map() };
+    matchMemo.set(patterns, memo);
+  }
+  const known = memo.answers.get(image);
+  if (known !== undefined) return known;
+  return remember(memo.answers, image, memo.regexes.some((r) => r.test(image)));
 }
 
 /** Annotation from the pod template, else the workload itself. */
@@ -64,11 +73,20 @@ export function annotation(w: Workload, key: string): string | undefined {
   return w.templateMetadata.annotations?.[key] ?? w.metadata.annotations?.[key] ?? undefined;
 }
 
-export function listAnnotation(w: Workload, key: string): string[] {
-  return (annotation(w, key) ?? '')
+const NOTHING_LISTED: readonly string[] = Object.freeze([]);
+const listMemo = new Map<string, readonly string[]>();
+
+/** A comma-separated annotation as its non-empty items (read-only: the list is shared). */
+export function listAnnotation(w: Workload, key: string): readonly string[] {
+  const raw = annotation(w, key);
+  if (!raw) return NOTHING_LISTED;
+  const known = listMemo.get(raw);
+  if (known) return known;
+  const items = raw
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean);
+  return remember(listMemo, raw, Object.freeze(items));
 }
 
 /** A proxy sidecar: its image matches a configured pattern or the workload names it as one. */
@@ -98,7 +116,11 @@ export function preStopSeconds(c: V1Container, unknownSeconds: number): number |
 }
 
 /** Parses 'MAJOR.MINOR' (optionally v-prefixed, with patch) to a comparable minor number; NaN if unreadable. */
+const minorMemo = new Map<string, number>();
+
 export function minorOf(version: string): number {
+  const known = minorMemo.get(version);
+  if (known !== undefined) return known;
   const m = /^v?1\.(\d+)/.exec(version.trim());
-  return m ? Number(m[1]) : Number.NaN;
+  return remember(minorMemo, version, m ? Number(m[1]) : Number.NaN);
 }

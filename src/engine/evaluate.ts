@@ -9,6 +9,11 @@ import { toWorkload, workloadName } from './workload.js';
 export interface EvaluateOptions {
   /** Compute fixes and the JSON Patch that applies them. */
   fix?: boolean;
+  /**
+   * With `fix`: also list which fixes answered an issue (Evaluation.fixes), which costs a re-check after each fix.
+   * Default true; the mutating webhook in enforce mode answers with the patch alone and turns it off.
+   */
+  listFixes?: boolean;
   /** Run only these rule ids (fixture tests); default every rule. */
   only?: readonly string[];
 }
@@ -84,11 +89,13 @@ export function evaluate(obj: KubeObject, rules: readonly Rule[], ctx: RuleConte
   const { copy, podSpec } = copyPodSpec(obj, workload.pointer);
   const fixedWorkload: Workload = { ...workload, podSpec, object: copy, givenPodSpec: workload.podSpec };
   const stopAt = options.fix ? active.length - 1 : lastAfterFixes;
+  const listFixes = options.fix === true && options.listFixes !== false;
   let fixesRan = false;
   for (let i = 0; i <= stopAt; i++) {
     const rule = active[i]!;
     if (!rule.fix && !rule.checkAfterFixes) continue;
-    const issues = rule.check(fixedWorkload, ctx);
+    // Until a fix has run the copy equals the object as given, so the first check's issues still hold.
+    const issues = fixesRan || rule.checkAfterFixes ? rule.check(fixedWorkload, ctx) : issuesOf[i]!;
     if (rule.checkAfterFixes) issuesOf[i] = issues;
     if (!rule.fix || issues.length === 0) continue;
     rule.fix(fixedWorkload.podSpec, ctx, fixedWorkload);
@@ -96,7 +103,7 @@ export function evaluate(obj: KubeObject, rules: readonly Rule[], ctx: RuleConte
     // A rule may find a problem it cannot fix on this cluster (no sleep action, no shell): list only fixes that
     // answered an issue. Re-checking is cheap; serialising the pod spec before and after each fix was half of
     // evaluate's time on a typical Pod. The patch always comes from the diff below, whatever is listed.
-    if (rule.check(fixedWorkload, ctx).length >= issues.length) continue;
+    if (!listFixes || rule.check(fixedWorkload, ctx).length >= issues.length) continue;
     const first = issues[0]!;
     result.fixes.push({ rule: rule.id, message: first.message, ...(first.container ? { container: first.container } : {}) });
   }

@@ -1,6 +1,6 @@
 import type { V1Container, V1PodSpec } from '@kubernetes/client-node';
 import type { PolicyConfig } from '../config/policy.js';
-import { containerEntries, isNativeSidecar, isProxy, preStopSeconds, type ContainerEntry } from './containers.js';
+import { isNativeSidecar, isProxy, preStopSeconds, type ContainerEntry } from './containers.js';
 import { routesOf } from './traffic.js';
 import type { RuleContext, Workload } from './types.js';
 
@@ -26,8 +26,11 @@ export function runsToCompletion(spec: V1PodSpec): boolean {
  * envoy Deployment) has no app to outlive: its proxies are the app.
  */
 export function proxySidecars(w: Workload, config: PolicyConfig): ContainerEntry[] {
-  const regular = containerEntries(w.podSpec, w.pointer).filter((e) => !e.init);
-  const proxies = regular.filter((e) => isProxy(e.container, w, config));
+  const regular = w.podSpec.containers;
+  const proxies: ContainerEntry[] = [];
+  regular.forEach((container, index) => {
+    if (isProxy(container, w, config)) proxies.push({ container, path: `${w.pointer}/containers/${index}`, init: false, index });
+  });
   return proxies.length < regular.length ? proxies : [];
 }
 

@@ -62,18 +62,17 @@ function likelyListener(candidates: readonly V1Container[], w: Workload, ctx: Ru
   return apps[0] ?? candidates[0];
 }
 
-const cache = new WeakMap<Workload, WeakMap<object, Traffic>>();
+const cache = new WeakMap<object, WeakMap<object, Traffic>>();
 
 /**
- * The traffic of a workload, computed once per evaluation: the engine makes a new Workload for each evaluate call
- * (and one for its fix pass), so a view whose Services change between calls is always read afresh. Depends only
- * on labels, ports and the namespace's Services, none of which a fix changes.
+ * The traffic of a workload, computed once per evaluation (Workload.memoKey, shared by the fix pass's copy): it
+ * depends only on labels, ports and the namespace's Services, none of which a fix changes.
  */
 export function trafficOf(w: Workload, ctx: RuleContext): Traffic {
-  let byView = cache.get(w);
+  let byView = cache.get(w.memoKey);
   if (!byView) {
     byView = new WeakMap();
-    cache.set(w, byView);
+    cache.set(w.memoKey, byView);
   }
   let traffic = byView.get(ctx.cluster);
   if (!traffic) {

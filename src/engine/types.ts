@@ -35,6 +35,12 @@ export interface Workload {
    * Rules that check after fixes state the user's own values from it.
    */
   givenPodSpec?: V1PodSpec;
+  /**
+   * One per evaluation, shared by the workload as given and its fix-pass copy: the key of memos that no fix can
+   * invalidate (the traffic: labels, ports and Services). Each evaluation makes a new one, so a view whose
+   * Services change between evaluations is always read afresh.
+   */
+  memoKey: object;
 }
 
 export type FindingAction = 'deny' | 'warn';

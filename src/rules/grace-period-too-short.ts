@@ -2,7 +2,7 @@ import type { PolicyConfig } from '../config/policy.js';
 import { DEFAULT_GRACE_SECONDS, graceSetExplicitly, gracePeriodSeconds, longestHookSeconds, requiredGrace } from '../engine/shutdown.js';
 import type { Rule, RuleIssue, Workload } from '../engine/types.js';
 import { isBarePod } from '../engine/workload.js';
-import type { V1PodSpec } from '@kubernetes/client-node';
+import type { V1Container, V1PodSpec } from '@kubernetes/client-node';
 
 /**
  * The grace period a person chose, carried over the fixes: an explicit value (not the 30s default) that outlasts
@@ -22,10 +22,20 @@ function chosenGrace(given: V1PodSpec, now: V1PodSpec, config: PolicyConfig): nu
   return carried === DEFAULT_GRACE_SECONDS ? undefined : carried;
 }
 
+/** What of a container decides its part of the shutdown: name, preStop hook, env (a proxy's own delay), restartPolicy. */
+function sameShutdown(a: V1Container, b: V1Container): boolean {
+  if (a.name !== b.name || a.restartPolicy !== b.restartPolicy) return false;
+  // Fixes replace what they change and share the rest with the input, so identity settles most fields.
+  const same = (x: unknown, y: unknown) => x === y || JSON.stringify(x) === JSON.stringify(y);
+  return same(a.lifecycle?.preStop, b.lifecycle?.preStop) && same(a.env, b.env);
+}
+
 /** The preStop hooks (and so the shutdown) as earlier fixes left them differ from the pod as given. */
 function hooksChanged(given: V1PodSpec, spec: V1PodSpec): boolean {
-  const hooks = (s: V1PodSpec) => JSON.stringify([...s.containers, ...(s.initContainers ?? [])].map((c) => [c.name, c.lifecycle?.preStop, c.env, c.restartPolicy]));
-  return given !== spec && hooks(given) !== hooks(spec);
+  if (given === spec) return false;
+  const all = (s: V1PodSpec) => [...s.containers, ...(s.initContainers ?? [])];
+  const [before, after] = [all(given), all(spec)];
+  return before.length !== after.length || !before.every((c, i) => sameShutdown(c, after[i]!));
 }
 
 /** How the grace period was given: the user's value, not one an earlier fix raised (a sleep needs grace >= its seconds). */
