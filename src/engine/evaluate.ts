@@ -94,6 +94,15 @@ export function evaluate(obj: KubeObject, rules: readonly Rule[], ctx: RuleConte
   for (let i = 0; i <= stopAt; i++) {
     const rule = active[i]!;
     if (!rule.fix && !rule.checkAfterFixes) continue;
+    if (!listFixes && !rule.checkAfterFixes) {
+      // Only the fixed pod spec matters here, and a fix changes nothing where its check would report nothing (the
+      // Rule contract): no need to check again, and before any fix ran the first check's issues still hold.
+      if (fixesRan || issuesOf[i]!.length > 0) {
+        rule.fix!(fixedWorkload.podSpec, ctx, fixedWorkload);
+        fixesRan = true;
+      }
+      continue;
+    }
     // Until a fix has run the copy equals the object as given, so the first check's issues still hold.
     const issues = fixesRan || rule.checkAfterFixes ? rule.check(fixedWorkload, ctx) : issuesOf[i]!;
     if (rule.checkAfterFixes) issuesOf[i] = issues;

@@ -86,9 +86,11 @@ export interface Rule {
   checkAfterFixes?: boolean;
   check(workload: Workload, ctx: RuleContext): RuleIssue[];
   /**
-   * A safe automatic fix, where one exists: edits `podSpec` (a private copy) in place. Called only when
-   * `check` reported issues on the workload as fixed so far, so it may assume the problem is present.
-   * Must be idempotent: after it, `check` on the result reports nothing. Writes nothing but `podSpec`: the engine
+   * A safe automatic fix, where one exists: edits `podSpec` (a private copy) in place, on the workload as fixed
+   * so far. The engine may call it without checking first (when it need not say which fixes answered an issue), so
+   * it must change nothing where `check` reports nothing: each fix works out what to change from the workload, as
+   * its check does (test/engine/fix-contract.test.ts). Must be idempotent: after it, `check` on the result
+   * reports nothing it could fix. Writes nothing but `podSpec`: the engine
    * copies and diffs only the pod spec, and the rest of `workload.object` is shared with the caller's object.
    * Within the pod spec, the spec itself, its `containers` and `initContainers` arrays and each container are
    * private copies; anything deeper (env lists, lifecycle, probes) is shared with the input and must be replaced,
