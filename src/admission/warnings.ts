@@ -4,6 +4,8 @@ export const MAX_WARNING_LENGTH = 119;
 export const MAX_WARNINGS = 20;
 
 const ELLIPSIS = '...';
+/** Dropped before the ellipsis: space , ; : . */
+const TRAILING = new Set([0x20, 0x2c, 0x3b, 0x3a, 0x2e]);
 
 function printable(code: number): boolean {
   return code > 0x20 && code < 0x7f;
@@ -25,14 +27,32 @@ function printableLine(text: string, limit: number): string {
   return line;
 }
 
+/**
+ * Whether printableLine would keep `text` as it is up to where clip reads it (index max): printable words with
+ * single spaces between them, none at the start, and no space at `max` without a word after it. Every message the
+ * rules write is such a sentence, so clip then works on the text itself and builds no new line.
+ */
+function plainUpTo(text: string, max: number): boolean {
+  const end = Math.min(text.length, max + 2);
+  for (let i = 0; i < end; i++) {
+    const code = text.charCodeAt(i);
+    if (printable(code)) continue;
+    if (code === 0x20 && i > 0 && i + 1 < text.length && printable(text.charCodeAt(i - 1)) && printable(text.charCodeAt(i + 1))) continue;
+    return false;
+  }
+  return true;
+}
+
 /** One line (whitespace collapsed), cut at a word boundary when too long, ending in "..." when cut. */
 export function clip(text: string, max = MAX_WARNING_LENGTH): string {
-  const line = printableLine(text, max);
+  const line = plainUpTo(text, max) ? text : printableLine(text, max);
   if (line.length <= max) return line;
   const room = max - ELLIPSIS.length;
   const cut = line.lastIndexOf(' ', room);
-  const head = (cut > room * 0.6 ? line.slice(0, cut) : line.slice(0, room)).replace(/[\s,;:.]+$/, '');
-  return head + ELLIPSIS;
+  // The line is printable ASCII and single spaces, so the punctuation and spaces before the "..." are these.
+  let end = cut > room * 0.6 ? cut : room;
+  while (end > 0 && TRAILING.has(line.charCodeAt(end - 1))) end--;
+  return line.slice(0, end) + ELLIPSIS;
 }
 
 /** Collects warnings in order, clipped and deduplicated, capped at MAX_WARNINGS. */
