@@ -106,7 +106,8 @@ export function evaluate(obj: KubeObject, rules: readonly Rule[], ctx: RuleConte
     // Until a fix has run the copy equals the object as given, so the first check's issues still hold.
     const issues = fixesRan || rule.checkAfterFixes ? rule.check(fixedWorkload, ctx) : issuesOf[i]!;
     if (rule.checkAfterFixes) issuesOf[i] = issues;
-    if (!rule.fix || issues.length === 0) continue;
+    // Without options.fix a fix matters only to the rules that check after it.
+    if (!rule.fix || issues.length === 0 || (!options.fix && i === lastAfterFixes)) continue;
     rule.fix(fixedWorkload.podSpec, ctx, fixedWorkload);
     fixesRan = true;
     // A rule may find a problem it cannot fix on this cluster (no sleep action, no shell): list only fixes that

@@ -42,7 +42,9 @@ export function moveToNativeSidecars(spec: V1PodSpec, names: ReadonlySet<string>
   const moving = spec.containers.filter((c) => names.has(c.name));
   if (moving.length === 0) return;
   spec.containers = spec.containers.filter((c) => !names.has(c.name));
-  spec.initContainers = [...moving.map((c) => ({ ...c, restartPolicy: 'Always' })), ...(spec.initContainers ?? [])];
+  // Each container of the spec is the fix pass's own copy (the Rule contract), so it can be edited in place.
+  for (const c of moving) c.restartPolicy = 'Always';
+  spec.initContainers = [...moving, ...(spec.initContainers ?? [])];
 }
 
 /**

@@ -46,11 +46,15 @@ export function goDurationSeconds(text: string): number | undefined {
 }
 
 function flagValue(c: V1Container, flag: string): string | undefined {
-  const argv = [...(c.command ?? []), ...(c.args ?? [])];
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a.startsWith(`${flag}=`)) return a.slice(flag.length + 1);
-    if (a === flag) return argv[i + 1] ?? '';
+  const command = c.command ?? [];
+  const args = c.args ?? [];
+  // command then args, as one argv, without building it: this runs for every proxy in every check.
+  const total = command.length + args.length;
+  const at = (i: number) => (i < command.length ? command[i] : args[i - command.length]);
+  for (let i = 0; i < total; i++) {
+    const a = at(i)!;
+    if (a === flag) return at(i + 1) ?? '';
+    if (a.length > flag.length && a.startsWith(flag) && a.charCodeAt(flag.length) === 0x3d) return a.slice(flag.length + 1);
   }
   return undefined;
 }
@@ -111,8 +115,9 @@ export function requiredGrace(w: Workload, ctx: RuleContext): GraceNeed {
   const sidecars = new Set(proxySidecars(w, config).map((e) => e.container));
   let need: GraceNeed = { seconds: 0, container: w.podSpec.containers[0]?.name ?? '', detail: '', assumesDrain: false, longestHook: 0 };
   let longestHook = 0;
-  const consider = (seconds: number, container: string, detail: string, assumesDrain = false) => {
-    if (seconds > need.seconds) need = { seconds, container, detail, assumesDrain, longestHook: 0 };
+  // The detail is worded only for a container that stops later than those before it.
+  const consider = (seconds: number, container: string, detail: () => string, assumesDrain = false) => {
+    if (seconds > need.seconds) need = { seconds, container, detail: detail(), assumesDrain, longestHook: 0 };
   };
   const parts = (hold: number, ...rest: string[]) => [hold > 0 ? `preStop ${hold}s` : '', ...rest].filter(Boolean).join(' + ');
 
@@ -121,16 +126,14 @@ export function requiredGrace(w: Workload, ctx: RuleContext): GraceNeed {
     longestHook = Math.max(longestHook, hold);
     if (sidecars.has(c)) {
       const delay = ownSigtermDelaySeconds(c, appPreStopSeconds);
-      consider(
-        hold + delay + proxyShutdownSeconds,
-        c.name,
+      consider(hold + delay + proxyShutdownSeconds, c.name, () =>
         parts(hold, delay > 0 ? `${delay}s min-sigterm-delay` : '', `${proxyShutdownSeconds}s proxy shutdown`),
       );
     } else if (routesOf(w, ctx, c.name).length > 0) {
-      consider(hold + drainSeconds, c.name, parts(hold, `up to ${drainSeconds}s to finish in-flight requests`), drainSeconds > 0);
+      consider(hold + drainSeconds, c.name, () => parts(hold, `up to ${drainSeconds}s to finish in-flight requests`), drainSeconds > 0);
     } else if (hold > 0) {
       // The hook must end before the grace period does, or the kubelet kills the container mid-hook.
-      consider(hold + 1, c.name, parts(hold, '1s to stop'));
+      consider(hold + 1, c.name, () => parts(hold, '1s to stop'));
     }
   }
   const native = (w.podSpec.initContainers ?? []).filter(isNativeSidecar).reverse();

@@ -29,7 +29,7 @@ export function isObject(v: unknown): v is Record<string, unknown> {
 export function atPointer(root: unknown, pointer: string): unknown {
   let cur: unknown = root;
   for (const raw of pointer.split('/').slice(1)) {
-    const key = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+    const key = raw.includes('~') ? raw.replace(/~1/g, '/').replace(/~0/g, '~') : raw;
     if (Array.isArray(cur)) cur = cur[Number(key)];
     else if (isObject(cur) && Object.hasOwn(cur, key)) cur = cur[key];
     else return undefined;
