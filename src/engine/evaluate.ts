@@ -137,10 +137,16 @@ function toFindings(
   ctx: RuleContext,
   identity: { kind: string; namespace: string; name: string },
 ): Finding[] {
-  return active.flatMap((rule, i) => {
+  const findings: Finding[] = [];
+  active.forEach((rule, i) => {
     const action = actionFor(rule, ctx) as FindingAction;
-    return issuesOf[i]!.map(({ warnOnly, ...issue }) => ({ rule: rule.id, action: warnOnly ? 'warn' : action, ...identity, ...issue }));
+    for (const issue of issuesOf[i]!) {
+      const finding: Finding = { rule: rule.id, action: issue.warnOnly ? 'warn' : action, ...identity, path: issue.path, message: issue.message };
+      if (issue.container !== undefined) finding.container = issue.container;
+      findings.push(finding);
+    }
   });
+  return findings;
 }
 
 /**
