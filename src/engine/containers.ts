@@ -12,8 +12,27 @@ export interface ContainerEntry {
   index: number;
 }
 
-/** Regular containers, then init containers, with their pointers. */
-export function containerEntries(spec: V1PodSpec, pointer: string): ContainerEntry[] {
+interface EntriesMemo {
+  pointer: string;
+  /** The containers the entries were made from, in order: the memo holds while the spec still lists these. */
+  from: readonly V1Container[];
+  entries: readonly ContainerEntry[];
+}
+
+/** Several rules list the same spec's containers in one evaluation; a spec keeps its list while it lists the same containers. */
+const entriesMemo = new WeakMap<V1PodSpec, EntriesMemo>();
+
+function listsSame(memo: EntriesMemo, spec: V1PodSpec, pointer: string): boolean {
+  const regular = spec.containers ?? [];
+  const init = spec.initContainers ?? [];
+  if (memo.pointer !== pointer || memo.from.length !== regular.length + init.length) return false;
+  return regular.every((c, i) => memo.from[i] === c) && init.every((c, i) => memo.from[regular.length + i] === c);
+}
+
+/** Regular containers, then init containers, with their pointers (shared: never edit the list). */
+export function containerEntries(spec: V1PodSpec, pointer: string): readonly ContainerEntry[] {
+  const memo = entriesMemo.get(spec);
+  if (memo && listsSame(memo, spec, pointer)) return memo.entries;
   const regular = (spec.containers ?? []).map((container, index) => ({
     container,
     path: `${pointer}/containers/${index}`,
@@ -26,7 +45,9 @@ export function containerEntries(spec: V1PodSpec, pointer: string): ContainerEnt
     init: true,
     index,
   }));
-  return [...regular, ...init];
+  const entries = [...regular, ...init];
+  entriesMemo.set(spec, { pointer, from: entries.map((e) => e.container), entries });
+  return entries;
 }
 
 /** An init container with restartPolicy Always: started before and stopped after the app. */

@@ -70,18 +70,18 @@ export const gracePeriodTooShort: Rule = {
     const target = chosen === undefined ? need.seconds : Math.min(chosen, need.seconds);
     const path = `${w.pointer}/terminationGracePeriodSeconds`;
     const issues: RuleIssue[] = [];
-    const assumption = need.assumesDrain ? ' (timings.drainSeconds, an estimate)' : '';
-    const withFixes = hooksChanged(given, w.podSpec) ? ' with the other fixes applied' : '';
-    const shortfall =
-      `${describeGrace(given)} is shorter than the ${need.seconds}s shutdown may take${withFixes}: ` +
-      `'${need.container}' ${need.detail}${assumption}.`;
+    // Worded only when there is something to report (most pods need no words here).
+    const shortfall = () =>
+      `${describeGrace(given)} is shorter than the ${need.seconds}s shutdown may take` +
+      `${hooksChanged(given, w.podSpec) ? ' with the other fixes applied' : ''}: ` +
+      `'${need.container}' ${need.detail}${need.assumesDrain ? ' (timings.drainSeconds, an estimate)' : ''}.`;
     if (current < target) {
       issues.push({
         container: need.container,
         path,
         message:
           chosen === undefined
-            ? `${shortfall} The kubelet kills it before it is done, cutting off in-flight work ${whenCut(w)}. Fix: set it to ${target}.`
+            ? `${shortfall()} The kubelet kills it before it is done, cutting off in-flight work ${whenCut(w)}. Fix: set it to ${target}.`
             : // The person's time after the hooks is kept: a preStop a fix adds comes on top of it.
               `${describeGrace(given)} must grow by the ${chosen - gracePeriodSeconds(given)}s of preStop the other fixes ` +
               `add, or the containers lose that time after SIGTERM. Fix: set it to ${target}.`,
@@ -93,7 +93,7 @@ export const gracePeriodTooShort: Rule = {
         path,
         warnOnly: true,
         message:
-          `${shortfall} If it needs that long, the kubelet kills it ${whenCut(w)}. ` +
+          `${shortfall()} If it needs that long, the kubelet kills it ${whenCut(w)}. ` +
           `Raise it to ${need.seconds} if so; the fix keeps an explicit value${chosen > gracePeriodSeconds(given) ? ` (plus the preStop it adds: ${chosen}s)` : ''}.`,
       });
     }
