@@ -19,8 +19,8 @@
  * and holds /tmp/gk-helper-heavy while it runs.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ApiException, ApiextensionsV1Api, CoreV1Api, CustomObjectsApi, KubernetesObjectApi } from '@kubernetes/client-node';
@@ -29,7 +29,7 @@ import { parse } from 'yaml';
 import { kubeConfigGet, type ApiGet } from '../src/cluster/list-pages.js';
 import { renderChart } from '../test/chart/lib/helm.js';
 import { REPO_ROOT, startControlPlane, type ControlPlane } from '../test/cluster/controlPlane.js';
-import { ManagedProcess, sleep, waitFor } from '../test/cluster/processes.js';
+import { ManagedProcess, makeTempDir, removeTempDir, sleep, waitFor } from '../test/cluster/processes.js';
 import { productionNodeFlags } from '../test/cluster/node-flags.js';
 import { MODE_LABEL } from '../test/cluster/suite.js';
 import { WEBHOOK_MAIN, startWebhook, type RunningWebhook } from '../test/cluster/webhook.js';
@@ -535,7 +535,8 @@ async function main(): Promise<void> {
     controllerManagerArgs: [range, '--kube-api-qps=200', '--kube-api-burst=400'],
     log,
   });
-  const work = mkdtempSync(join(tmpdir(), 'gracekeeper-cluster-scan-'));
+  // Registered with the harness: removed on a signal too, and by the next run after a SIGKILL.
+  const work = makeTempDir('gracekeeper-cluster-scan');
   let webhook: RunningWebhook | undefined;
   try {
     const ext = cp.kubeConfig.makeApiClient(ApiextensionsV1Api);
@@ -627,7 +628,7 @@ async function main(): Promise<void> {
   } finally {
     await webhook?.stop();
     await cp.stop();
-    rmSync(work, { recursive: true, force: true });
+    removeTempDir(work);
     releaseHeavy();
   }
 }
