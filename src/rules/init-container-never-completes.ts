@@ -1,5 +1,5 @@
 import type { V1Container } from '@kubernetes/client-node';
-import { containerEntries, isProxy, runsAlongsideApp, type ContainerEntry } from '../engine/containers.js';
+import { isNativeSidecar, isProxy, type ContainerEntry } from '../engine/containers.js';
 import { knownServerImage, serverLaunch } from '../engine/images.js';
 import { NATIVE_SIDECAR_MINOR, kubeletLabel, resolveStrategy } from '../engine/prestop.js';
 import type { Rule, RuleContext, RuleIssue, Workload } from '../engine/types.js';
@@ -49,9 +49,10 @@ interface Hang {
 
 function hangs(w: Workload, ctx: RuleContext): Hang[] {
   const found: Hang[] = [];
-  for (const entry of containerEntries(w.podSpec, w.pointer)) {
-    if (runsAlongsideApp(entry)) continue;
-    const c = entry.container;
+  // Plain init containers only: native sidecars run alongside the app.
+  for (const [index, c] of (w.podSpec.initContainers ?? []).entries()) {
+    if (isNativeSidecar(c)) continue;
+    const entry: ContainerEntry = { container: c, path: `${w.pointer}/initContainers/${index}`, init: true, index };
     if (runsProxy(c, w, ctx)) {
       found.push({ entry, what: `runs the proxy ${c.image ? `'${c.image}'` : `'${c.name}'`}`, proxy: true });
       continue;
