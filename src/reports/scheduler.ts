@@ -1,6 +1,7 @@
 import type { KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { ModeSettings } from '../admission/mode.js';
+import { retryDelay } from '../cluster/live-source.js';
 import type { ClusterView, ClusterViewState } from '../cluster/view.js';
 import type { Rule, RuleContext } from '../engine/types.js';
 import { UNREADABLE_POLICY, buildReport, type ReportObject, type ScannedWorkload } from './builder.js';
@@ -42,6 +43,8 @@ export interface SchedulerOptions {
   onScan?(kind: 'full' | 'changes', namespaces: number, workloads: number, written: SyncResult | undefined, error?: Error): void;
   /** Give the event loop back after this much evaluation (admission requests share it). Default 20 ms. */
   sliceMs?: number;
+  /** A failed scan is retried after this long, doubling (±20%) on each failure in a row up to resyncMs. Default 2 s. */
+  retryBaseMs?: number;
 }
 
 interface Memo {
@@ -51,6 +54,7 @@ interface Memo {
 
 /** A change is scanned at the latest this many debounce intervals after it, however busy its namespace. */
 const MAX_WAIT = 4;
+const RETRY_BASE_MS = 2_000;
 
 const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
@@ -59,7 +63,10 @@ const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmedi
  * `resyncMs` (every workload re-evaluated, so changes to Services, PVCs, Nodes and policy show up within one
  * resync; every report compared, orphans removed); and, once a namespace or its workloads have been quiet for
  * `debounceMs` (at the latest MAX_WAIT times that after the first change), a scan of the namespaces that changed (unchanged workloads answered from a memo keyed by
- * resourceVersion). One scan runs at a time; evaluation yields to the event loop every `sliceMs`.
+ * resourceVersion). One scan runs at a time; evaluation yields to the event loop every `sliceMs`. A scan that
+ * fails (the API server away, refusing, or not ready yet: a new CRD's storage answers 429 for a while) is retried
+ * with backoff, from `retryBaseMs` doubling up to `resyncMs`; what it was to do (a full scan, or the namespaces of a
+ * changes scan) waits for the retry, together with what comes due meanwhile.
  */
 export class ReportScheduler {
   private readonly dirty = new Set<string>();
@@ -69,6 +76,9 @@ export class ReportScheduler {
   private firstPending: number | undefined;
   private resyncTimer: NodeJS.Timeout | undefined;
   private readyTimer: NodeJS.Timeout | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
+  /** Scans failed in a row (0 after a success): the next retry waits longer each time. */
+  private failures = 0;
   private memo = new Map<string, Memo>();
   private memoContext: RuleContext | undefined;
   private started = false;
@@ -88,6 +98,8 @@ export class ReportScheduler {
     clearTimeout(this.debounceTimer);
     clearTimeout(this.resyncTimer);
     clearTimeout(this.readyTimer);
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
     await this.running?.catch(() => undefined);
   }
 
@@ -129,7 +141,8 @@ export class ReportScheduler {
   }
 
   private kick(): void {
-    if (this.stopped || this.running) return;
+    // While a retry is pending, work that comes due (a resync, a debounced change) waits for it: no busy loop.
+    if (this.stopped || this.running || this.retryTimer) return;
     this.running = this.loop().finally(() => {
       this.running = undefined;
       // A resync that came due during the scan, or changes whose debounce ran out meanwhile.
@@ -167,13 +180,34 @@ export class ReportScheduler {
       const level = written.created + written.updated + written.deleted + written.failed > 0 ? 'info' : 'debug';
       this.options.logger[level]({ scan: full ? 'full' : 'changes', ...counts, ...written }, 'reports scanned');
       this.options.onScan?.(full ? 'full' : 'changes', counts.namespaces, counts.workloads, written);
+      this.failures = 0;
     } catch (err) {
       if (this.stopped) return; // requests aborted by shutdown
-      // The API server is away or refuses (RBAC, no CRD): the next resync scans everything again (retrying at
-      // once would hammer an API server that is already failing).
-      this.options.logger.warn({ error: (err as Error).message, scan: full ? 'full' : 'changes' }, 'report scan failed; retrying at the next resync');
+      // The API server is away, refuses (RBAC, no CRD) or is not ready yet: nothing of this scan is lost, and it
+      // is tried again after a backoff (at once would hammer an API server that is already failing).
+      if (full) this.fullWanted = true;
+      else for (const namespace of namespaces ?? []) this.dirty.add(namespace);
+      const retryInMs = this.retryLater();
+      this.options.logger.warn(
+        { error: (err as Error).message, scan: full ? 'full' : 'changes', failures: this.failures, retryInMs },
+        `report scan failed; retrying in ${(retryInMs / 1000).toFixed(1)} s`,
+      );
       this.options.onScan?.(full ? 'full' : 'changes', counts.namespaces, counts.workloads, written, err as Error);
     }
+  }
+
+  /** Counts a failure and schedules the retry; returns its delay. */
+  private retryLater(): number {
+    this.failures++;
+    const { resyncMs } = this.options;
+    const delayMs = Math.min(resyncMs, retryDelay(this.failures, { initialMs: this.options.retryBaseMs ?? RETRY_BASE_MS, maxMs: resyncMs }));
+    clearTimeout(this.retryTimer);
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      this.kick();
+    }, delayMs);
+    this.retryTimer.unref();
+    return delayMs;
   }
 
   /** Builds the wanted report (or null: none) of each namespace; all of them when `only` is undefined. */

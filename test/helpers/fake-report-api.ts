@@ -2,7 +2,7 @@
  * An in-memory stand-in for the API server's report endpoints, with the behaviour the writer depends on:
  * keys come back in another order (sorted, as the API server's JSON does), metadata gains uid/resourceVersion/
  * creationTimestamp, a replace with an old resourceVersion is a 409, create of an existing name is a 409, and
- * delete of a missing one is a 404. Every call is recorded.
+ * delete of a missing one is a 404. Every call is recorded; failNext or failWhen make calls fail.
  */
 import type { ReportObject } from '../../src/reports/builder.js';
 import { canonicalJson, type StoredReport } from '../../src/reports/content.js';
@@ -13,6 +13,8 @@ export class FakeReportApi implements ReportApi {
   readonly calls: string[] = [];
   private version = 100;
   failNext: ReportApiError | undefined;
+  /** Asked before each call (after failNext): an error to fail it with, e.g. the first lists of a new CRD. */
+  failWhen: ((call: string) => ReportApiError | undefined) | undefined;
 
   private key = (ns: string, name: string) => `${ns}/${name}`;
 
@@ -24,7 +26,7 @@ export class FakeReportApi implements ReportApi {
   }
 
   private maybeFail(): void {
-    const e = this.failNext;
+    const e = this.failNext ?? this.failWhen?.(this.calls.at(-1) ?? '');
     this.failNext = undefined;
     if (e) throw e;
   }

@@ -15,7 +15,7 @@ import type { ReportObject } from '../../src/reports/builder.js';
 import { REPORT_FORMATS } from '../../src/reports/format.js';
 import { ReportScheduler, type NamespaceCounts, type ScanSettings, type WorkloadCache } from '../../src/reports/scheduler.js';
 import { slimNamespace, slimWorkload } from '../../src/reports/slim.js';
-import { ReportWriter } from '../../src/reports/writer.js';
+import { ReportApiError, ReportWriter } from '../../src/reports/writer.js';
 import { FakeReportApi } from '../helpers/fake-report-api.js';
 import { reportDeployment } from '../helpers/report-workloads.js';
 
@@ -200,11 +200,20 @@ t.test('a namespace being deleted gets no more writes: its report is removed wit
   t.notOk(api.calls.some((c) => c === 'update shop'), 'not updated on its way out');
 });
 
-function bareScheduler(opts: { debounceMs: number; writer?: Pick<ReportWriter, 'sync' | 'refresh'> }) {
+interface WarnLine {
+  msg: string;
+  scan?: string;
+  error?: string;
+  failures?: number;
+  retryInMs?: number;
+}
+
+function bareScheduler(opts: { debounceMs: number; writer?: Pick<ReportWriter, 'sync' | 'refresh'>; resyncMs?: number; retryBaseMs?: number }) {
   const cache = new Cache();
   cache.namespace('shop', 'enforce');
   cache.put(deployment('shop', 'web'));
   const scans: string[] = [];
+  const warnings: WarnLine[] = [];
   const scheduler = new ReportScheduler({
     cache,
     writer: opts.writer ?? new ReportWriter(new FakeReportApi()),
@@ -216,13 +225,22 @@ function bareScheduler(opts: { debounceMs: number; writer?: Pick<ReportWriter, '
     viewState: () => 'synced',
     format: REPORT_FORMATS.openreports,
     maxResults: 100,
-    resyncMs: 3_600_000,
+    resyncMs: opts.resyncMs ?? 3_600_000,
     debounceMs: opts.debounceMs,
-    logger: pino({ enabled: false }),
+    retryBaseMs: opts.retryBaseMs,
+    logger: pino({ level: 'warn' }, { write: (line: string) => warnings.push(JSON.parse(line) as WarnLine) }),
     onScan: (kind, _n, _w, _written, error) => scans.push(`${kind}${error ? ' failed' : ''}`),
   });
   t.teardown(() => scheduler.stop());
-  return { scheduler, scans };
+  return { scheduler, scans, warnings, cache };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `done` every 10 ms, for at most 20 s (a bound, not an expectation of speed). */
+async function until(done: () => boolean): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  while (!done() && Date.now() < deadline) await sleep(10);
 }
 
 t.test('a namespace that never stops changing is still rescanned (the debounce has a maximum wait)', async (t) => {
@@ -239,7 +257,139 @@ t.test('a namespace that never stops changing is still rescanned (the debounce h
   t.ok(scans.includes('changes'), 'scanned while the changes went on');
 });
 
-t.test('a failing API server is not retried in a loop: the next try is the next resync', async (t) => {
+t.test('a first list refused while the new CRD’s storage initializes (429) is retried soon, not at the next resync', async (t) => {
+  const api = new FakeReportApi();
+  let refusals = 2;
+  api.failWhen = (call) => (call === 'list' && refusals-- > 0 ? new ReportApiError(429, 'cannot list reports.openreports.io in all namespaces: HTTP 429: storage is (re)initializing') : undefined);
+  // The resync is an hour away: only the retry can write the report within this test.
+  const { scheduler, scans, warnings } = bareScheduler({ debounceMs: 0, writer: new ReportWriter(api), retryBaseMs: 20 });
+  scheduler.start();
+  await until(() => api.stored.has('shop/gracekeeper'));
+  t.ok(api.stored.has('shop/gracekeeper'), 'the report is written by a retry');
+  t.same(scans, ['full failed', 'full failed', 'full'], 'a failed full scan is retried as a full scan');
+  t.same(
+    api.calls.filter((c) => c === 'list'),
+    ['list', 'list', 'list'],
+  );
+  t.same(
+    warnings.map((w) => [w.scan, w.failures]),
+    [
+      ['full', 1],
+      ['full', 2],
+    ],
+  );
+  t.match(warnings[0], { msg: /^report scan failed; retrying in \d+\.\d s$/, error: /HTTP 429: storage is \(re\)initializing/ });
+  const [first, second] = warnings.map((w) => w.retryInMs!);
+  t.ok(first! >= 16 && first! <= 24, `first retry after the base delay ±20% (${first} ms)`);
+  t.ok(second! >= 32 && second! <= 48, `the second waits twice as long ±20% (${second} ms)`);
+});
+
+t.test('failures in a row back off, doubling up to the resync interval, and start again from the base after a success', async (t) => {
+  let failing = true;
+  const real = new ReportWriter(new FakeReportApi());
+  const writer: Pick<ReportWriter, 'sync' | 'refresh'> = {
+    refresh: async () => {
+      if (failing) throw new Error('connect ECONNREFUSED 127.0.0.1:6443');
+      await real.refresh();
+    },
+    sync: async (desired, complete) => {
+      if (failing) throw new Error('connect ECONNREFUSED 127.0.0.1:6443');
+      return real.sync(desired, complete);
+    },
+  };
+  const { scheduler, scans, warnings } = bareScheduler({ debounceMs: 0, writer, retryBaseMs: 10, resyncMs: 100 });
+  scheduler.start();
+  // 10, 20, 40, 80, then 100 (the resync interval) each time; ±20%.
+  await until(() => warnings.length >= 7);
+  const delays = warnings.slice(0, 7).map((w) => w.retryInMs!);
+  t.equal(delays.length, 7, `${delays.join(', ')} ms`);
+  const expected = [10, 20, 40, 80, 100, 100, 100];
+  delays.forEach((d, i) => t.ok(d >= expected[i]! * 0.8 && d <= Math.min(100, expected[i]! * 1.2), `retry ${i + 1}: ${d} ms, about ${expected[i]} ms`));
+  t.ok(
+    scans.slice(0, 7).every((s) => s === 'full failed'),
+    'each retry is the full scan that failed',
+  );
+
+  failing = false;
+  const before = scans.length;
+  await until(() => scans.slice(before).includes('full'));
+  t.ok(scans.slice(before).includes('full'), 'the API server is back: the scan succeeds');
+  failing = true;
+  const logs = warnings.length;
+  scheduler.changed('Deployment', 'shop', 'web');
+  await until(() => warnings.length > logs);
+  // (A changes scan, or the resync if it came first.)
+  t.match(warnings[logs], { failures: 1 }, 'the failure count started again');
+  t.ok(warnings[logs]!.retryInMs! <= 12, `from the base delay (${warnings[logs]!.retryInMs} ms)`);
+});
+
+t.test('a failed changes scan keeps its namespaces: the retry rescans them (not a full scan)', async (t) => {
+  const api = new FakeReportApi();
+  const real = new ReportWriter(api);
+  let refuse = 0;
+  const writer: Pick<ReportWriter, 'sync' | 'refresh'> = {
+    refresh: () => real.refresh(),
+    sync: async (desired, complete) => {
+      if (refuse > 0) {
+        refuse--;
+        throw new Error('HTTP 503: the server is currently unable to handle the request');
+      }
+      return real.sync(desired, complete);
+    },
+  };
+  const { scheduler, scans, cache } = bareScheduler({ debounceMs: 0, writer, retryBaseMs: 20 });
+  const rules = () => (api.stored.get('shop/gracekeeper') as unknown as ReportObject | undefined)?.results.map((r) => `${r.resources[0]!.name} ${r.policy}`) ?? [];
+  scheduler.start();
+  await scheduler.idle();
+  t.same(scans, ['full']);
+  t.same(rules(), []);
+
+  refuse = 2;
+  cache.put(deployment('shop', 'web', { unsafe: true }), '2');
+  scheduler.changed('Deployment', 'shop', 'web');
+  await until(() => rules().length > 0);
+  t.same(rules(), ['web rollout-drops-all-pods'], 'the change reached the report');
+  t.same(scans, ['full', 'changes failed', 'changes failed', 'changes'], 'retried as a changes scan, twice');
+});
+
+t.test('changes that come due while a retry is pending wait for it, then go with it in one scan', async (t) => {
+  const api = new FakeReportApi();
+  const real = new ReportWriter(api);
+  let refuse = 0;
+  const writer: Pick<ReportWriter, 'sync' | 'refresh'> = {
+    refresh: () => real.refresh(),
+    sync: async (desired, complete) => {
+      if (refuse > 0) {
+        refuse--;
+        throw new Error('HTTP 503: unavailable');
+      }
+      return real.sync(desired, complete);
+    },
+  };
+  const { scheduler, scans, cache } = bareScheduler({ debounceMs: 0, writer, retryBaseMs: 500 });
+  cache.namespace('other', 'enforce');
+  scheduler.start();
+  await scheduler.idle();
+  t.same([...api.stored.keys()], ['shop/gracekeeper']);
+
+  refuse = 1;
+  cache.put(deployment('shop', 'web', { unsafe: true }), '2');
+  scheduler.changed('Deployment', 'shop', 'web');
+  await until(() => scans.length > 1);
+  t.same(scans, ['full', 'changes failed']);
+  // The retry is 400 ms or more away; this change's debounce (0 ms) runs out long before it.
+  cache.put(deployment('other', 'api', { unsafe: true }));
+  scheduler.changed('Deployment', 'other', 'api');
+  await sleep(20);
+  t.same(scans, ['full', 'changes failed'], 'the debounced change did not start a scan of its own');
+  await until(() => scans.length > 2);
+  await scheduler.idle();
+  t.same(scans, ['full', 'changes failed', 'changes'], 'one changes scan at the retry');
+  t.same([...api.stored.keys()].sort(), ['other/gracekeeper', 'shop/gracekeeper'], 'it took both namespaces');
+  t.equal((api.stored.get('shop/gracekeeper') as unknown as ReportObject).summary.fail, 1, 'the failed change is in');
+});
+
+t.test('stop() while a retry is pending: no retry runs, and the pending retry never kept the process alive', async (t) => {
   let calls = 0;
   const failing = {
     refresh: async () => {
@@ -251,12 +401,16 @@ t.test('a failing API server is not retried in a loop: the next try is the next 
       throw new Error('connection refused');
     },
   } as unknown as Pick<ReportWriter, 'sync' | 'refresh'>;
-  const { scheduler, scans } = bareScheduler({ debounceMs: 0, writer: failing });
+  const { scheduler, scans, warnings } = bareScheduler({ debounceMs: 0, writer: failing, retryBaseMs: 50 });
+  const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+  const before = timers();
   scheduler.start();
   await scheduler.idle();
-  scheduler.changed('Deployment', 'shop', 'web');
-  await new Promise((r) => setTimeout(r, 300));
-  await scheduler.idle();
-  t.same(scans, ['full failed', 'changes failed'], 'one failed full scan, one failed change scan, no retry storm');
-  t.equal(calls, 2);
+  t.same(scans, ['full failed']);
+  t.ok(warnings[0]!.retryInMs! >= 40, 'a retry is pending');
+  t.equal(timers(), before, 'the pending retry (and the resync) are unref’d timers');
+  await scheduler.stop();
+  await sleep(300);
+  t.equal(calls, 1, 'stopped: the retry never ran');
+  t.same(scans, ['full failed']);
 });
