@@ -64,9 +64,10 @@ const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmedi
  * resync; every report compared, orphans removed); and, once a namespace or its workloads have been quiet for
  * `debounceMs` (at the latest MAX_WAIT times that after the first change), a scan of the namespaces that changed (unchanged workloads answered from a memo keyed by
  * resourceVersion). One scan runs at a time; evaluation yields to the event loop every `sliceMs`. A scan that
- * fails (the API server away, refusing, or not ready yet: a new CRD's storage answers 429 for a while) is retried
- * with backoff, from `retryBaseMs` doubling up to `resyncMs`; what it was to do (a full scan, or the namespaces of a
- * changes scan) waits for the retry, together with what comes due meanwhile.
+ * fails or has a write refused (the API server away, refusing, or not ready yet: a new CRD's storage answers 429
+ * for a while; a 409 from another writer) is retried with backoff, from `retryBaseMs` doubling up to `resyncMs`;
+ * what it was to do (a full scan, or the namespaces of a changes scan) waits for the retry, together with what
+ * comes due meanwhile.
  */
 export class ReportScheduler {
   private readonly dirty = new Set<string>();
@@ -169,8 +170,10 @@ export class ReportScheduler {
     this.fullWanted = false;
     this.dirty.clear();
     if (full) this.scheduleResync();
+    const kind = full ? 'full' : 'changes';
     let written: SyncResult | undefined;
     let counts = { namespaces: 0, workloads: 0 };
+    let error: Error;
     try {
       if (full) await this.options.writer.refresh();
       const { desired, workloads } = await this.scan(namespaces);
@@ -178,22 +181,26 @@ export class ReportScheduler {
       if (this.stopped) return;
       written = await this.options.writer.sync(desired, full);
       const level = written.created + written.updated + written.deleted + written.failed > 0 ? 'info' : 'debug';
-      this.options.logger[level]({ scan: full ? 'full' : 'changes', ...counts, ...written }, 'reports scanned');
-      this.options.onScan?.(full ? 'full' : 'changes', counts.namespaces, counts.workloads, written);
-      this.failures = 0;
+      this.options.logger[level]({ scan: kind, ...counts, ...written }, 'reports scanned');
+      if (written.failed === 0) {
+        this.failures = 0;
+        this.options.onScan?.(kind, counts.namespaces, counts.workloads, written);
+        return;
+      }
+      // Writes the API server refused or never answered (each logged as 'report write failed'; a 409 makes the
+      // writer re-read first): the scan did not do its job, retry it as a failed one.
+      error = new Error(`${written.failed} report write${written.failed === 1 ? '' : 's'} failed`);
     } catch (err) {
-      if (this.stopped) return; // requests aborted by shutdown
-      // The API server is away, refuses (RBAC, no CRD) or is not ready yet: nothing of this scan is lost, and it
-      // is tried again after a backoff (at once would hammer an API server that is already failing).
-      if (full) this.fullWanted = true;
-      else for (const namespace of namespaces ?? []) this.dirty.add(namespace);
-      const retryInMs = this.retryLater();
-      this.options.logger.warn(
-        { error: (err as Error).message, scan: full ? 'full' : 'changes', failures: this.failures, retryInMs },
-        `report scan failed; retrying in ${(retryInMs / 1000).toFixed(1)} s`,
-      );
-      this.options.onScan?.(full ? 'full' : 'changes', counts.namespaces, counts.workloads, written, err as Error);
+      error = err as Error;
     }
+    if (this.stopped) return; // requests aborted by shutdown
+    // The API server is away, refuses (RBAC, no CRD) or is not ready yet: nothing of this scan is lost, and it is
+    // tried again after a backoff (at once would hammer an API server that is already failing).
+    if (full) this.fullWanted = true;
+    else for (const namespace of namespaces ?? []) this.dirty.add(namespace);
+    const retryInMs = this.retryLater();
+    this.options.logger.warn({ error: error.message, scan: kind, failures: this.failures, retryInMs }, `report scan failed; retrying in ${(retryInMs / 1000).toFixed(1)} s`);
+    this.options.onScan?.(kind, counts.namespaces, counts.workloads, written, error);
   }
 
   /** Counts a failure and schedules the retry; returns its delay. */

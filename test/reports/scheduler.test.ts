@@ -352,6 +352,29 @@ t.test('a failed changes scan keeps its namespaces: the retry rescans them (not 
   t.same(scans, ['full', 'changes failed', 'changes failed', 'changes'], 'retried as a changes scan, twice');
 });
 
+t.test('a scan whose writes are refused is retried: the API server away during a create, a 409 from another writer', async (t) => {
+  const api = new FakeReportApi();
+  let refusals = 1;
+  api.failWhen = (call) => (call === 'create shop' && refusals-- > 0 ? new ReportApiError(0, 'cannot create reports.openreports.io in namespace \'shop\': connect ECONNREFUSED 127.0.0.1:6443') : undefined);
+  const { scheduler, scans, warnings, cache } = bareScheduler({ debounceMs: 0, writer: new ReportWriter(api), retryBaseMs: 20 });
+  scheduler.start();
+  await until(() => api.stored.has('shop/gracekeeper'));
+  t.ok(api.stored.has('shop/gracekeeper'), 'created by the retry');
+  t.same(scans, ['full failed', 'full']);
+  t.same(api.calls, ['list', 'create shop', 'list', 'create shop']);
+  t.match(warnings[0], { scan: 'full', error: '1 report write failed', failures: 1 });
+
+  // Someone else writes the report between our read and our update: the update is a 409.
+  api.touch('shop', (r) => (r.metadata = { ...r.metadata, annotations: { note: 'edited by hand' } }));
+  cache.put(deployment('shop', 'web', { unsafe: true }), '2');
+  scheduler.changed('Deployment', 'shop', 'web');
+  await until(() => scans.length >= 4);
+  await scheduler.idle();
+  t.same(scans, ['full failed', 'full', 'changes failed', 'changes'], 'the changes scan is retried, not left to the resync');
+  t.same(api.calls.slice(4), ['update shop', 'list', 'update shop'], 'the retry re-read the reports and updated');
+  t.equal((api.stored.get('shop/gracekeeper') as unknown as ReportObject).summary.fail, 1);
+});
+
 t.test('changes that come due while a retry is pending wait for it, then go with it in one scan', async (t) => {
   const api = new FakeReportApi();
   const real = new ReportWriter(api);
