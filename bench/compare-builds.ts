@@ -2,59 +2,61 @@
  * Before/after of a change: two builds of the webhook (each a folder with the output of `npm run build`, e.g. a
  * `git archive` of the old commit built next to the new one) measured in turns, so machine noise hits both alike.
  *   node bench/out/bench/compare-builds.js <before/dist> <after/dist>
- * Prints two Markdown tables: engine CPU per review in-process (best of 5 rounds), and per server process
+ * Prints two Markdown tables: engine CPU per review in-process (each build in its own process, bench/engine-cost.ts),
+ * and per server process
  * (median of 3 starts) start to ready, RSS, and req/s and CPU per request under closed-loop load on the typical Pod.
  */
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { makeCertificates } from './certificates.js';
 import { repoRoot } from './cli.js';
 import { closedLoop } from './closed-loop.js';
+import { type EngineCost } from './engine-cost.js';
 import { productionNodeFlags } from '../test/cluster/node-flags.js';
 import { mainCorpus } from './corpus.js';
 import { cpuMicros, peakRssMb } from './proc-stats.js';
 import { startWebhook } from './servers.js';
 import { shippedConfig } from './shipped-config.js';
 
-type Review = (endpoint: string, text: string) => unknown;
-
-/** handleReview of one build, with that build's default config and rules. */
-async function reviewer(dist: string): Promise<Review> {
-  const load = (path: string) => import(pathToFileURL(join(dist, path)).href);
-  const [{ handleReview }, { buildServerConfig }, { RULES, RULE_IDS }, { OfflineClusterView }] = await Promise.all([
-    load('admission/handle.js'),
-    load('config/server.js'),
-    load('rules/index.js'),
-    load('cluster/offline.js'),
-  ]);
-  const config = buildServerConfig({}, [], RULE_IDS);
-  const settings = {
-    modes: { defaultMode: 'enforce', exemptNamespaces: [], ownNamespace: undefined },
-    engine: { rules: RULES, context: { config: config.policy, cluster: new OfflineClusterView([], config.policy.kubernetesVersion) } },
-  };
-  return (endpoint, text) => handleReview(endpoint, 'enforce', JSON.parse(text), settings);
+/** One build's engine cost in a child process of its own (bench/engine-cost.ts). */
+function engineCostOf(dist: string): EngineCost[] {
+  const script = fileURLToPath(new URL('./engine-cost.js', import.meta.url));
+  return JSON.parse(execFileSync(process.execPath, [script, dist], { encoding: 'utf8' })) as EngineCost[];
 }
 
-function cpuPerCall(f: () => unknown, n: number): number {
-  const start = process.cpuUsage();
-  for (let i = 0; i < n; i++) f();
-  const used = process.cpuUsage(start);
-  return (used.user + used.system) / n;
-}
-
-async function engineTable(dists: [string, string]): Promise<string[]> {
-  const builds = await Promise.all(dists.map(reviewer));
-  const lines = ['| Payload | Endpoint | before µs | after µs | after/before |', '|---|---|--:|--:|--:|'];
-  for (const p of mainCorpus()) {
-    for (const endpoint of ['mutate', 'validate']) {
-      const text = p.body.toString('utf8');
-      const n = Math.max(100, Math.round(2e6 / p.body.length));
-      for (const b of builds) cpuPerCall(() => b(endpoint, text), n); // warm-up
-      const best = [Infinity, Infinity];
-      for (let round = 0; round < 5; round++) builds.forEach((b, i) => (best[i] = Math.min(best[i]!, cpuPerCall(() => b(endpoint, text), n))));
-      lines.push(`| ${p.id} | /${endpoint} | ${best[0]!.toFixed(0)} | ${best[1]!.toFixed(0)} | ${(best[1]! / best[0]!).toFixed(2)} |`);
+/**
+ * Engine CPU per review, before and after: each build in its own process, in turns, 3 times; the best per row.
+ * `parse` is JSON.parse of the body alone; the engine's own part (handleReview) is the review minus it.
+ */
+function engineTable(dists: [string, string]): string[] {
+  const best: Map<string, EngineCost>[] = [new Map(), new Map()];
+  for (let round = 0; round < 3; round++) {
+    for (const i of round % 2 ? [1, 0] : [0, 1]) {
+      for (const row of engineCostOf(dists[i]!)) {
+        const kept = best[i]!.get(row.payload);
+        best[i]!.set(row.payload, {
+          payload: row.payload,
+          parse: Math.min(kept?.parse ?? Infinity, row.parse),
+          mutate: Math.min(kept?.mutate ?? Infinity, row.mutate),
+          validate: Math.min(kept?.validate ?? Infinity, row.validate),
+        });
+      }
+    }
+  }
+  const lines = [
+    '| Payload | Endpoint | before µs (parse + review) | after µs (parse + review) | after/before | before µs, review alone | after µs, review alone |',
+    '|---|---|--:|--:|--:|--:|--:|',
+  ];
+  for (const [payload, b] of best[0]!) {
+    const a = best[1]!.get(payload)!;
+    for (const endpoint of ['mutate', 'validate'] as const) {
+      lines.push(
+        `| ${payload} | /${endpoint} | ${b[endpoint].toFixed(0)} | ${a[endpoint].toFixed(0)} | ${(a[endpoint] / b[endpoint]).toFixed(2)} | ` +
+          `${(b[endpoint] - b.parse).toFixed(0)} | ${(a[endpoint] - a.parse).toFixed(0)} |`,
+      );
     }
   }
   return lines;
@@ -115,4 +117,4 @@ if (!before || !after) {
   process.exit(2);
 }
 const dists: [string, string] = [before, after];
-process.stdout.write(`${[...(await engineTable(dists)), '', ...(await serverTable(dists))].join('\n')}\n`);
+process.stdout.write(`${[...engineTable(dists), '', ...(await serverTable(dists))].join('\n')}\n`);
