@@ -62,24 +62,17 @@ function likelyListener(candidates: readonly V1Container[], w: Workload, ctx: Ru
   return apps[0] ?? candidates[0];
 }
 
-const cache = new WeakMap<object, WeakMap<object, Traffic>>();
-
 /**
- * The traffic of a workload, computed once per evaluation (Workload.memoKey, shared by the fix pass's copy): it
- * depends only on labels, ports and the namespace's Services, none of which a fix changes.
+ * The traffic of a workload, computed once per evaluation (Workload.memo, shared by the fix pass's copy): it
+ * depends only on labels, ports and the namespace's Services, none of which a fix changes. Asked through another
+ * view (never within one evaluation), it is computed afresh.
  */
 export function trafficOf(w: Workload, ctx: RuleContext): Traffic {
-  let byView = cache.get(w.memoKey);
-  if (!byView) {
-    byView = new WeakMap();
-    cache.set(w.memoKey, byView);
-  }
-  let traffic = byView.get(ctx.cluster);
-  if (!traffic) {
-    traffic = computeTraffic(w, ctx);
-    byView.set(ctx.cluster, traffic);
-  }
-  return traffic;
+  const known = w.memo.traffic;
+  if (known && known.view === ctx.cluster) return known.value as Traffic;
+  const value = computeTraffic(w, ctx);
+  w.memo.traffic = { view: ctx.cluster, value };
+  return value;
 }
 
 function computeTraffic(w: Workload, ctx: RuleContext): Traffic {

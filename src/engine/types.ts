@@ -36,11 +36,15 @@ export interface Workload {
    */
   givenPodSpec?: V1PodSpec;
   /**
-   * One per evaluation, shared by the workload as given and its fix-pass copy: the key of memos that no fix can
-   * invalidate (the traffic: labels, ports and Services). Each evaluation makes a new one, so a view whose
-   * Services change between evaluations is always read afresh.
+   * One per evaluation, shared by the workload as given and its fix-pass copy: what no fix can change, computed
+   * once. Each evaluation makes a new one, so a view whose Services change between evaluations is read afresh.
    */
-  memoKey: object;
+  memo: EvaluationMemo;
+}
+
+export interface EvaluationMemo {
+  /** The traffic (labels, ports and the namespace's Services) as this view sees it: src/engine/traffic.ts. */
+  traffic?: { view: object; value: unknown };
 }
 
 export type FindingAction = 'deny' | 'warn';

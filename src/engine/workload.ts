@@ -64,7 +64,7 @@ export function toWorkload(obj: KubeObject): Workload | null {
     podSpec: atPointer(obj, pointer) as V1PodSpec,
     pointer,
     object: obj,
-    memoKey: {},
+    memo: {},
   };
 }
 
