@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { ListWatch } from '@kubernetes/client-node';
 import type {
   KubernetesListObject,
@@ -70,6 +71,18 @@ export function retryDelay(attempt: number, policy: RetryPolicy, random: () => n
   return Math.round(base * (0.8 + 0.4 * random()));
 }
 
+/** The resources whose changes the view reports (onChange). */
+export type ClusterChangeKind = 'Service' | 'PersistentVolumeClaim' | 'Node';
+/** namespace is '' for a Node. */
+export type ClusterChangeListener = (kind: ClusterChangeKind, namespace: string, name: string) => void;
+
+/** What the view reads of an object, to tell a change from an update it does not see (a resourceVersion, a status the cache drops). */
+const contentOf = (obj: KubernetesObject): string =>
+  createHash('sha1')
+    .update(JSON.stringify({ ...obj, metadata: { ...obj.metadata, resourceVersion: undefined } }))
+    .digest('base64');
+const kubeletOf = (node: V1Node): string => node.status?.nodeInfo?.kubeletVersion ?? '';
+
 interface Informed<T extends KubernetesObject> {
   informer: ListWatch<T>;
   watch: InformerWatch<T>;
@@ -110,12 +123,15 @@ export class LiveClusterViewSource implements ClusterViewSource {
   private lastState: ClusterViewState = 'syncing';
   private lastMinKubelet: string | undefined;
   private onFirstSync: (() => void) | undefined;
+  private readonly listeners = new Set<ClusterChangeListener>();
+  /** Drop what tellChanges keeps once nobody listens. */
+  private readonly forgetters: Array<() => void> = [];
 
   constructor(private readonly deps: LiveSourceDeps) {
     this.log = deps.logger;
-    this.pvcs = this.inform('PersistentVolumeClaim', deps.pvcs);
-    this.services = this.inform('Service', deps.services);
-    this.nodes = this.inform('Node', deps.nodes);
+    this.pvcs = this.inform('PersistentVolumeClaim', deps.pvcs, contentOf);
+    this.services = this.inform('Service', deps.services, contentOf);
+    this.nodes = this.inform('Node', deps.nodes, kubeletOf);
     this.all = [this.pvcs, this.services, this.nodes] as unknown as Informed<KubernetesObject>[];
     this.trackKubelets();
 
@@ -150,6 +166,20 @@ export class LiveClusterViewSource implements ClusterViewSource {
     await Promise.all(this.all.map((r) => r.informer.stop()));
     this.onFirstSync?.();
     this.log.info('cluster view stopped');
+  }
+
+  /**
+   * Calls `listener` after each change to what the view answers: a Service or PVC added, deleted, or changed in
+   * what the cache keeps of it; a Node added, deleted, or with another kubelet version. Updates the cache does not
+   * see (a status it drops) are no change; what the view read of an object is kept only while someone listens. The objects of a resource's first list are not told one by one while
+   * the view is still syncing (nothing has been answered from it yet); once it serves without them (degraded, or
+   * start() gave up waiting), they are. Returns the function that unsubscribes.
+   */
+  onChange(listener: ClusterChangeListener): () => void {
+    this.listeners.add(listener);
+    return () => {
+      if (this.listeners.delete(listener) && this.listeners.size === 0) for (const forget of this.forgetters) forget();
+    };
   }
 
   state(): ClusterViewState {
@@ -202,7 +232,7 @@ export class LiveClusterViewSource implements ClusterViewSource {
     }
   }
 
-  private inform<T extends KubernetesObject>(kind: string, feed: ResourceFeed<T>): Informed<T> {
+  private inform<T extends KubernetesObject>(kind: ClusterChangeKind, feed: ResourceFeed<T>, read: (obj: T) => string): Informed<T> {
     const sync = new ResourceSync(kind);
     const watch = new InformerWatch<T>({
       transport: feed.transport,
@@ -227,7 +257,45 @@ export class LiveClusterViewSource implements ClusterViewSource {
     const informer: ListWatch<T> = new ListWatch<T>(feed.path, watch, () => this.listAll(feed), false);
     const informed: Informed<T> = { informer, watch, sync, restartTimer: undefined };
     informer.on('error', (err: unknown) => this.failed(informed, err));
+    this.tellChanges(kind, informed, read);
     return informed;
+  }
+
+  /**
+   * While anyone listens, keeps what the view reads of each object (`read`) and tells listeners when it changes.
+   * An object not seen since the first listener came counts as changed on its next update.
+   */
+  private tellChanges<T extends KubernetesObject>(kind: ClusterChangeKind, r: Informed<T>, read: (obj: T) => string): void {
+    const seen = new Map<string, string>();
+    this.forgetters.push(() => seen.clear());
+    const keyOf = (obj: T): string => `${obj.metadata?.namespace ?? ''}/${obj.metadata?.name ?? ''}`;
+    const tell = (obj: T): void => {
+      if (!r.sync.listed && this.state() === 'syncing') return;
+      const namespace = obj.metadata?.namespace ?? '';
+      const name = obj.metadata?.name ?? '';
+      for (const listener of this.listeners) {
+        try {
+          listener(kind, namespace, name);
+        } catch (err) {
+          this.log.warn({ resource: kind, namespace, name, error: (err as Error).message }, 'cluster view change listener failed');
+        }
+      }
+    };
+    const upsert = (obj: T): void => {
+      if (this.stopped || this.listeners.size === 0) return;
+      const key = keyOf(obj);
+      const content = read(obj);
+      if (seen.get(key) === content) return;
+      seen.set(key, content);
+      tell(obj);
+    };
+    r.informer.on('add', upsert);
+    r.informer.on('update', upsert);
+    r.informer.on('delete', (obj) => {
+      if (this.stopped || this.listeners.size === 0) return;
+      seen.delete(keyOf(obj));
+      tell(obj);
+    });
   }
 
   /** The whole cluster-wide list, page by page, slimmed as it comes so a big cluster's list never sits whole in memory. */

@@ -60,8 +60,9 @@ const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmedi
 
 /**
  * Drives the background scan: a full scan once the informers and the cluster view have synced and then every
- * `resyncMs` (every workload re-evaluated, so changes to Services, PVCs, Nodes and policy show up within one
- * resync; every report compared, orphans removed); and, once a namespace or its workloads have been quiet for
+ * `resyncMs` (every workload re-evaluated, so any change to the cluster view or the policy shows up within one
+ * resync; every report compared, orphans removed); and, once a namespace, its workloads or what the view answers
+ * there (viewChanged: its Services, PVCs; changedEverywhere: Nodes, a full scan) have been quiet for
  * `debounceMs` (at the latest MAX_WAIT times that after the first change), a scan of the namespaces that changed (unchanged workloads answered from a memo keyed by
  * resourceVersion). One scan runs at a time; evaluation yields to the event loop every `sliceMs`. A scan that
  * fails or has a write refused (the API server away, refusing, or not ready yet: a new CRD's storage answers 429
@@ -71,6 +72,10 @@ const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmedi
  */
 export class ReportScheduler {
   private readonly dirty = new Set<string>();
+  /** Dirty namespaces whose workloads must be evaluated again, not answered from the memo (the view changed). */
+  private readonly reevaluate = new Set<string>();
+  /** A full scan once things are quiet (something every namespace reads changed). */
+  private everywhere = false;
   private fullWanted = true;
   private running: Promise<void> | undefined;
   private debounceTimer: NodeJS.Timeout | undefined;
@@ -108,6 +113,29 @@ export class ReportScheduler {
   changed(kind: string, namespace: string, name: string): void {
     if (this.stopped) return;
     this.dirty.add(kind === 'Namespace' ? name : namespace);
+    this.soon();
+  }
+
+  /**
+   * What the cluster view answers in a namespace changed (a Service, a PVC): re-evaluate its workloads, unchanged
+   * ones too, once things are quiet.
+   */
+  viewChanged(namespace: string): void {
+    if (this.stopped) return;
+    this.dirty.add(namespace);
+    this.reevaluate.add(namespace);
+    this.soon();
+  }
+
+  /** Something every namespace reads changed (a Node's kubelet version): a full scan once things are quiet. */
+  changedEverywhere(): void {
+    if (this.stopped) return;
+    this.everywhere = true;
+    this.soon();
+  }
+
+  /** Schedules the scan of what changed; nothing before the first (full) scan, which takes it all. */
+  private soon(): void {
     if (!this.started || !this.ready()) return;
     // Quiet for debounceMs, but no later than MAX_WAIT debounces after the first change not yet scanned, so a
     // namespace that never stops changing (a rollout, a busy CronJob) is still rescanned.
@@ -147,7 +175,7 @@ export class ReportScheduler {
     this.running = this.loop().finally(() => {
       this.running = undefined;
       // A resync that came due during the scan, or changes whose debounce ran out meanwhile.
-      if (!this.stopped && (this.fullWanted || (this.dirty.size > 0 && this.debounceTimer === undefined))) this.kick();
+      if (!this.stopped && (this.fullWanted || ((this.dirty.size > 0 || this.everywhere) && this.debounceTimer === undefined))) this.kick();
     });
   }
 
@@ -165,10 +193,13 @@ export class ReportScheduler {
     this.firstPending = undefined;
     clearTimeout(this.debounceTimer);
     this.debounceTimer = undefined;
-    const full = this.fullWanted;
+    const full = this.fullWanted || this.everywhere;
     const namespaces = full ? undefined : new Set(this.dirty);
+    const reevaluate = new Set(this.reevaluate);
     this.fullWanted = false;
+    this.everywhere = false;
     this.dirty.clear();
+    this.reevaluate.clear();
     if (full) this.scheduleResync();
     const kind = full ? 'full' : 'changes';
     let written: SyncResult | undefined;
@@ -176,7 +207,7 @@ export class ReportScheduler {
     let error: Error;
     try {
       if (full) await this.options.writer.refresh();
-      const { desired, workloads } = await this.scan(namespaces);
+      const { desired, workloads } = await this.scan(namespaces, reevaluate);
       counts = { namespaces: desired.size, workloads };
       if (this.stopped) return;
       written = await this.options.writer.sync(desired, full);
@@ -198,6 +229,7 @@ export class ReportScheduler {
     // tried again after a backoff (at once would hammer an API server that is already failing).
     if (full) this.fullWanted = true;
     else for (const namespace of namespaces ?? []) this.dirty.add(namespace);
+    for (const namespace of reevaluate) this.reevaluate.add(namespace);
     const retryInMs = this.retryLater();
     this.options.logger.warn({ error: error.message, scan: kind, failures: this.failures, retryInMs }, `report scan failed; retrying in ${(retryInMs / 1000).toFixed(1)} s`);
     this.options.onScan?.(kind, counts.namespaces, counts.workloads, written, error);
@@ -218,7 +250,7 @@ export class ReportScheduler {
   }
 
   /** Builds the wanted report (or null: none) of each namespace; all of them when `only` is undefined. */
-  private async scan(only: Set<string> | undefined): Promise<{ desired: Map<string, ReportObject | null>; workloads: number }> {
+  private async scan(only: Set<string> | undefined, reevaluate: ReadonlySet<string>): Promise<{ desired: Map<string, ReportObject | null>; workloads: number }> {
     const { cache, format, maxResults } = this.options;
     const settings = this.options.settings();
     if (!only || settings.context !== this.memoContext) {
@@ -252,7 +284,7 @@ export class ReportScheduler {
         }
         const key = `${obj.kind}/${namespace}/${obj.metadata?.name ?? ''}`;
         const version = obj.metadata?.resourceVersion ?? '';
-        const memo = this.memo.get(key);
+        const memo = reevaluate.has(namespace) ? undefined : this.memo.get(key);
         const result = memo && version && memo.resourceVersion === version ? memo.scanned : scanWorkload(obj, namespace, settings.rules, context);
         seen.set(key, { resourceVersion: version, scanned: result });
         if (result) scanned.push(result);

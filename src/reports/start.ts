@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { loadWebhookKubeConfig } from '../cluster/kubeconfig.js';
+import type { ClusterChangeListener } from '../cluster/live-source.js';
 import type { ClusterViewState } from '../cluster/view.js';
 import type { ServerConfig } from '../config/server.js';
 import { ErrorCode, GracekeeperError } from '../errors.js';
@@ -20,6 +21,8 @@ export interface BackgroundReportsOptions {
   /** Rules, policy, cluster view and namespace modes in force (read at each scan: reloads apply). */
   settings(): ScanSettings;
   viewState(): ClusterViewState;
+  /** Subscribes to the live cluster view's changes (LiveClusterViewSource.onChange); returns the unsubscribe. */
+  clusterChanges?(listener: ClusterChangeListener): () => void;
   metrics: Metrics;
   logger: Logger;
 }
@@ -58,6 +61,20 @@ function findingsGauge(metrics: Metrics): (namespace: string, counts: NamespaceC
   };
 }
 
+/**
+ * Feeds the live view's changes to the scheduler: a Service or PVC rescans its namespace (its workloads evaluated
+ * again), a Node (the kubelet versions every fix depends on) everything; both after the usual debounce.
+ */
+export function followClusterView(
+  subscribe: (listener: ClusterChangeListener) => () => void,
+  scheduler: Pick<ReportScheduler, 'viewChanged' | 'changedEverywhere'>,
+): () => void {
+  return subscribe((kind, namespace) => {
+    if (kind === 'Node') scheduler.changedEverywhere();
+    else scheduler.viewChanged(namespace);
+  });
+}
+
 /** One scan from start to stop: informers, scheduler and writer (made anew each time this replica leads). */
 function createScan(options: BackgroundReportsOptions, kubeConfig: KubeConfig, logger: Logger): BackgroundReports {
   const { config, metrics } = options;
@@ -93,6 +110,7 @@ function createScan(options: BackgroundReportsOptions, kubeConfig: KubeConfig, l
     onCounts: findingsGauge(metrics),
     onScan: (scan, _namespaces, _workloads, _written, error) => metrics.reportScans.inc({ scan, result: error ? 'failure' : 'success' }),
   });
+  let unfollow: (() => void) | undefined;
   return {
     start() {
       logger.info(
@@ -100,9 +118,11 @@ function createScan(options: BackgroundReportsOptions, kubeConfig: KubeConfig, l
         'background scan starting',
       );
       informers.start();
+      if (options.clusterChanges && scheduler) unfollow = followClusterView(options.clusterChanges, scheduler);
       scheduler?.start();
     },
     async stop() {
+      unfollow?.();
       stopping.abort();
       await scheduler?.stop();
       await informers.stop();
