@@ -83,9 +83,10 @@ export function evaluate(obj: KubeObject, rules: readonly Rule[], ctx: RuleConte
     return result;
   }
 
-  // Fixes run in catalogue order on one copy; each rule re-checks the copy as fixed so far, so a later
-  // rule (the grace period) sees what an earlier one (a preStop sleep) added. Fixes edit only the pod spec (the
-  // Rule contract), so only the pod spec is copied and diffed: metadata and managedFields are often half a Pod.
+  // Fixes run in catalogue order on one copy, and a rule that checks after fixes checks the copy as fixed so far,
+  // so it (the grace period) sees what an earlier fix (a preStop sleep) added. Fixing rules check the copy again
+  // only when the fixes are listed. Fixes edit only the pod spec (the Rule contract), so only the pod spec is copied
+  // and diffed: metadata and managedFields are often half a Pod.
   const { copy, podSpec } = copyPodSpec(obj, workload.pointer);
   const fixedWorkload: Workload = { ...workload, podSpec, object: copy, givenPodSpec: workload.podSpec };
   const stopAt = options.fix ? active.length - 1 : lastAfterFixes;
