@@ -124,8 +124,8 @@ export class LiveClusterViewSource implements ClusterViewSource {
   private lastMinKubelet: string | undefined;
   private onFirstSync: (() => void) | undefined;
   private readonly listeners = new Set<ClusterChangeListener>();
-  /** Drop what tellChanges keeps once nobody listens. */
-  private readonly forgetters: Array<() => void> = [];
+  /** What tellChanges keeps of each resource while anyone listens: filled from the cache by the first listener. */
+  private readonly seen: Array<{ fill(): void; clear(): void }> = [];
 
   constructor(private readonly deps: LiveSourceDeps) {
     this.log = deps.logger;
@@ -171,14 +171,15 @@ export class LiveClusterViewSource implements ClusterViewSource {
   /**
    * Calls `listener` after each change to what the view answers: a Service or PVC added, deleted, or changed in
    * what the cache keeps of it; a Node added, deleted, or with another kubelet version. Updates the cache does not
-   * see (a status it drops) are no change; what the view read of an object is kept only while someone listens. The objects of a resource's first list are not told one by one while
+   * see (a status it drops) are no change. The objects of a resource's first list are not told one by one while
    * the view is still syncing (nothing has been answered from it yet); once it serves without them (degraded, or
    * start() gave up waiting), they are. Returns the function that unsubscribes.
    */
   onChange(listener: ClusterChangeListener): () => void {
+    if (this.listeners.size === 0) for (const s of this.seen) s.fill();
     this.listeners.add(listener);
     return () => {
-      if (this.listeners.delete(listener) && this.listeners.size === 0) for (const forget of this.forgetters) forget();
+      if (this.listeners.delete(listener) && this.listeners.size === 0) for (const s of this.seen) s.clear();
     };
   }
 
@@ -262,13 +263,18 @@ export class LiveClusterViewSource implements ClusterViewSource {
   }
 
   /**
-   * While anyone listens, keeps what the view reads of each object (`read`) and tells listeners when it changes.
-   * An object not seen since the first listener came counts as changed on its next update.
+   * While anyone listens, keeps what the view reads of each object (`read`; from the cache when the first listener
+   * comes, a webhook without listeners keeps nothing) and tells listeners when it changes.
    */
   private tellChanges<T extends KubernetesObject>(kind: ClusterChangeKind, r: Informed<T>, read: (obj: T) => string): void {
     const seen = new Map<string, string>();
-    this.forgetters.push(() => seen.clear());
     const keyOf = (obj: T): string => `${obj.metadata?.namespace ?? ''}/${obj.metadata?.name ?? ''}`;
+    this.seen.push({
+      fill: () => {
+        for (const obj of r.informer.list()) seen.set(keyOf(obj), read(obj));
+      },
+      clear: () => seen.clear(),
+    });
     const tell = (obj: T): void => {
       if (!r.sync.listed && this.state() === 'syncing') return;
       const namespace = obj.metadata?.namespace ?? '';

@@ -152,6 +152,22 @@ t.test('the live view tells changes after the first list, not the objects of tha
   t.equal(told.length, 4, 'nothing after unsubscribing');
 });
 
+t.test('a listener that comes after the first list compares with what the cache held then', async (t) => {
+  const { source, services, nodes } = liveSource(t);
+  services.put(service('a', 'web', { app: 'web' }));
+  nodes.put(node('node-a', 'v1.34.1'));
+  await source.start();
+  const told: string[] = [];
+  source.onChange((kind, namespace, name) => told.push(`${kind} ${namespace}/${name}`));
+
+  // Updates of objects listed before the listener came, that change nothing the view reads.
+  services.put({ ...service('a', 'web', { app: 'web' }), status: { loadBalancer: { ingress: [{ ip: '198.18.0.9' }] } } });
+  nodes.put({ ...node('node-a', 'v1.34.1'), metadata: { name: 'node-a', labels: { heartbeat: '2' } } });
+  services.put(service('a', 'web', { app: 'web', tier: 'front' }));
+  await until('the selector change is told', () => told.length >= 1);
+  t.same(told, ['Service a/web'], 'the status and heartbeat updates are not told');
+});
+
 class Cache implements WorkloadCache {
   readonly objects = new Map<string, KubernetesObject>();
   readonly ns = new Map<string, KubernetesObject>();
