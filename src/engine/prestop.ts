@@ -39,9 +39,11 @@ export function resolveStrategy(ctx: RuleContext): Strategy {
  * Always), in their original order, so they start before every init container and the app, and stop after.
  */
 export function moveToNativeSidecars(spec: V1PodSpec, names: ReadonlySet<string>): void {
-  const moving = spec.containers.filter((c) => names.has(c.name));
+  const moving: V1Container[] = [];
+  const staying: V1Container[] = [];
+  for (const c of spec.containers) (names.has(c.name) ? moving : staying).push(c);
   if (moving.length === 0) return;
-  spec.containers = spec.containers.filter((c) => !names.has(c.name));
+  spec.containers = staying;
   // Each container of the spec is the fix pass's own copy (the Rule contract), so it can be edited in place.
   for (const c of moving) c.restartPolicy = 'Always';
   spec.initContainers = [...moving, ...(spec.initContainers ?? [])];

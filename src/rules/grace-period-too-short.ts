@@ -26,7 +26,7 @@ function chosenGrace(given: V1PodSpec, now: V1PodSpec, config: PolicyConfig): nu
 function sameShutdown(a: V1Container, b: V1Container): boolean {
   if (a.name !== b.name || a.restartPolicy !== b.restartPolicy) return false;
   // Fixes replace what they change and share the rest with the input, so identity settles most fields.
-  const same = (x: unknown, y: unknown) => x === y || JSON.stringify(x) === JSON.stringify(y);
+  const same = (x: unknown, y: unknown) => x === y || (x != null && y != null && JSON.stringify(x) === JSON.stringify(y));
   return same(a.lifecycle?.preStop, b.lifecycle?.preStop) && same(a.env, b.env);
 }
 
