@@ -2,6 +2,7 @@
 import type { Server as HttpsServer } from 'node:https';
 import { resolve } from 'node:path';
 import closeWithGrace from 'close-with-grace';
+import type { ClusterChangeListener } from './cluster/live-source.js';
 import type { ClusterViewState } from './cluster/view.js';
 import { readEnvironment, type Environment } from './config/env.js';
 import {
@@ -53,7 +54,13 @@ async function tlsFiles(config: ServerConfig, logger: Logger): Promise<TlsFiles>
 async function backgroundReports(
   config: ServerConfig,
   env: Environment,
-  deps: { settings: LiveSettings; viewState: () => ClusterViewState; metrics: Metrics; logger: Logger },
+  deps: {
+    settings: LiveSettings;
+    viewState: () => ClusterViewState;
+    clusterChanges: (listener: ClusterChangeListener) => () => void;
+    metrics: Metrics;
+    logger: Logger;
+  },
 ): Promise<{ start(): void; stop(): Promise<void> } | undefined> {
   if (!config.reports.enabled) return undefined;
   if (!clusterViewEnabled(config, env)) {
@@ -68,6 +75,7 @@ async function backgroundReports(
       return { rules: admission.engine.rules, context: admission.engine.context, modes: admission.modes };
     },
     viewState: deps.viewState,
+    clusterChanges: deps.clusterChanges,
     metrics: deps.metrics,
     logger: deps.logger,
   });
@@ -114,7 +122,13 @@ async function main(): Promise<void> {
   const settings = new LiveSettings(config, { rules: RULES, ownNamespace: env.POD_NAMESPACE, clusterView: (p) => cluster.viewFor(p) });
   let reports: { start(): void; stop(): Promise<void> } | undefined;
   try {
-    reports = await backgroundReports(config, env, { settings, viewState: () => cluster.state(), metrics, logger });
+    reports = await backgroundReports(config, env, {
+      settings,
+      viewState: () => cluster.state(),
+      clusterChanges: (listener) => cluster.onChange(listener),
+      metrics,
+      logger,
+    });
   } catch (e) {
     if (isGracekeeperError(e)) fail(e.message, EXIT_CONFIG);
     throw e;

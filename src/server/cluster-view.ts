@@ -1,7 +1,8 @@
 import type { Logger } from 'pino';
 import { DisabledClusterView } from '../cluster/disabled.js';
 import { loadWebhookKubeConfig } from '../cluster/kubeconfig.js';
-import type { ClusterView, ClusterViewSource, ClusterViewState } from '../cluster/view.js';
+import type { ClusterChangeListener, LiveClusterViewSource } from '../cluster/live-source.js';
+import type { ClusterView, ClusterViewState } from '../cluster/view.js';
 import type { PolicyConfig } from '../config/policy.js';
 import type { ServerConfig } from '../config/server.js';
 
@@ -10,6 +11,8 @@ export interface ClusterViewHandle {
   /** The view rules use under a given policy. */
   viewFor(policy: PolicyConfig): ClusterView;
   state(): ClusterViewState;
+  /** Tells each change to what the view answers (LiveClusterViewSource.onChange); the disabled view never changes. */
+  onChange(listener: ClusterChangeListener): () => void;
   start(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -22,13 +25,20 @@ export function disabledClusterView(): ClusterViewHandle {
   return {
     viewFor: (policy) => new DisabledClusterView(policy.kubernetesVersion),
     state: () => 'disabled',
+    onChange: () => () => {},
     start: async () => {},
     stop: async () => {},
   };
 }
 
-function liveHandle(source: ClusterViewSource): ClusterViewHandle {
-  return { viewFor: () => source.view, state: () => source.state(), start: () => source.start(), stop: () => source.stop() };
+function liveHandle(source: LiveClusterViewSource): ClusterViewHandle {
+  return {
+    viewFor: () => source.view,
+    state: () => source.state(),
+    onChange: (listener) => source.onChange(listener),
+    start: () => source.start(),
+    stop: () => source.stop(),
+  };
 }
 
 /**

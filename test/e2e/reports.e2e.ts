@@ -4,10 +4,11 @@
  * chart's two ClusterRoles. A namespace in enforce with known workloads gets a report with the expected results
  * (Deployments reported once, not through their ReplicaSets and Pods); an unlabelled namespace gets none; an
  * unchanged cluster is never rewritten; a workload fixed, one broken and one deleted show within one resync; the
- * gauge follows; a Service removed (known from the cluster view only) shows at the next full resync; opting the
+ * gauge follows; a Service removed (known from the cluster view only) shows too; opting the
  * namespace out removes the report. Then, under openreports/reports-api's own CRD (Go module proxy), a new report
  * is accepted and not rewritten (nothing pruned). Last, two replicas: only the Lease holder scans and writes, and
- * the other takes over when it shuts down; and the older wgpolicyk8s.io PolicyReport under the chart's CRD for it.
+ * the other takes over when it shuts down; the older wgpolicyk8s.io PolicyReport under the chart's CRD for it; and
+ * a Service created shows in its namespace's report after the debounce, with the resync an hour away.
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -218,8 +219,8 @@ t.test('a workload fixed, one broken, one deleted: the report follows within one
   t.equal(await metric('gracekeeper_report_findings', `namespace="${SHOP}",rule="readiness-probe-missing",action="warn"`), 1);
 });
 
-t.test('a change the scan does not watch (the Service goes) shows at the next full resync', async (t) => {
-  // Services come from the cluster view, not the scan's informers: only the resync re-evaluates for them.
+t.test('a change the scan does not watch itself (the Service goes) shows too', async (t) => {
+  // Services come from the cluster view, not the scan's informers: the view tells the scan (see the last test).
   await core.deleteNamespacedService({ name: SERVED_SERVICE.metadata!.name!, namespace: SHOP });
   const report = await waitFor(
     'the report to drop the readiness finding (no Service routes to breakme any more)',
@@ -339,4 +340,32 @@ t.test('format wgpolicyk8s: a PolicyReport under the chart\'s PolicyReport CRD',
   t.same(lines(polr), ['Deployment/unsafe rollout-drops-all-pods fail']);
   t.equal(polr.results[0]!.source, 'gracekeeper');
   t.notOk('source' in polr, 'no report-level source in the older format');
+});
+
+t.test('a Service created (known from the cluster view only) shows after the debounce, not at the next resync', async (t) => {
+  // A webhook of its own (admin credentials, no Lease) whose resync is an hour away: only the live view's change
+  // can bring the Service into the report while this test waits.
+  await core.createNamespace({ body: { metadata: { name: 'traffic', labels: { [MODE_LABEL]: 'enforce' } } } });
+  await apps.createNamespacedDeployment({ namespace: 'traffic', body: deployment('web', { probe: false }) });
+  const hourly = await startWebhook({
+    clusterView: cp,
+    config: { ...webhookConfig(), mode: 'off', reports: { enabled: true, resyncSeconds: 3600, debounceSeconds: 1, leaseName: '' } },
+  });
+  t.teardown(() => hourly.stop());
+  const first = await waitFor('the report in traffic', () => readReport('traffic'), { timeoutMs: 60_000 });
+  t.same(lines(first), [], 'no Service routes to web yet: no readiness finding');
+  t.equal(await metric('gracekeeper_report_scans_total', 'scan="full",result="success"', hourly), 1);
+
+  await core.createNamespacedService({ namespace: 'traffic', body: SERVED_SERVICE });
+  const report = await waitFor(
+    'the report to gain the readiness finding',
+    async () => {
+      const r = await readReport('traffic');
+      return r && lines(r).join() === 'Deployment/web readiness-probe-missing warn' ? r : undefined;
+    },
+    { timeoutMs: 60_000 },
+  );
+  t.match(report.results[0]!.message, /receives traffic from Service 'served'/);
+  t.equal(await metric('gracekeeper_report_scans_total', 'scan="full",result="success"', hourly), 1, 'still the first full scan only');
+  t.ok(((await metric('gracekeeper_report_scans_total', 'scan="changes",result="success"', hourly)) ?? 0) >= 1, 'a changes scan of the namespace');
 });
