@@ -17,12 +17,12 @@ import { parsePolicyConfig } from '../../src/config/policy.js';
 import { RULES, RULE_IDS } from '../../src/rules/index.js';
 import type { ReportObject } from '../../src/reports/builder.js';
 import { REPORT_FORMATS } from '../../src/reports/format.js';
-import { ReportScheduler, type ScanSettings, type WorkloadCache } from '../../src/reports/scheduler.js';
-import { slimNamespace, slimWorkload } from '../../src/reports/slim.js';
+import { ReportScheduler, type ScanSettings } from '../../src/reports/scheduler.js';
 import { followClusterView } from '../../src/reports/start.js';
 import { ReportWriter } from '../../src/reports/writer.js';
 import { FakeReportApi } from '../helpers/fake-report-api.js';
 import { reportDeployment } from '../helpers/report-workloads.js';
+import { MemoryWorkloadCache } from '../helpers/workload-cache.js';
 
 /** One resource of an in-memory API server: a list, and watches that get every later change. */
 class Resource<T extends KubernetesObject> {
@@ -168,26 +168,15 @@ t.test('a listener that comes after the first list compares with what the cache 
   t.same(told, ['Service a/web'], 'the status and heartbeat updates are not told');
 });
 
-class Cache implements WorkloadCache {
-  readonly objects = new Map<string, KubernetesObject>();
-  readonly ns = new Map<string, KubernetesObject>();
-  listed = () => true;
-  namespaces = () => [...this.ns.values()];
-  workloads = (namespace: string) => [...this.objects.values()].filter((o) => o.metadata?.namespace === namespace);
-  workloadNamespaces = () => new Set([...this.objects.values()].map((o) => o.metadata?.namespace ?? ''));
-  deployment(namespace: string, name: string): void {
-    const d = { apiVersion: 'apps/v1', kind: 'Deployment', ...reportDeployment(name, { probe: false, labels: { app: 'web' } }) };
-    const obj = { ...d, metadata: { name, namespace, uid: `uid-${namespace}-${name}`, resourceVersion: '1' } };
-    this.objects.set(`${namespace}/${name}`, slimWorkload(obj, 'apps/v1', 'Deployment'));
-  }
-  namespace(name: string): void {
-    this.ns.set(name, slimNamespace({ metadata: { name, labels: { 'gracekeeper.io/mode': 'enforce' } } } as KubernetesObject));
-  }
+/** A Deployment whose pods serve port 8080 without a readiness probe: fine until a Service routes to them. */
+function putDeployment(cache: MemoryWorkloadCache, namespace: string, name: string): void {
+  const d = reportDeployment(name, { probe: false, labels: { app: 'web' } });
+  cache.put({ apiVersion: 'apps/v1', kind: 'Deployment', ...d, metadata: { name, namespace, uid: `uid-${namespace}-${name}` } });
 }
 
 /** The scheduler reading the live view, followed as start.ts does, with a short debounce. */
 function reports(t: Test, view: ReturnType<typeof liveSource>, viewState: () => ClusterViewState = () => view.source.state()) {
-  const cache = new Cache();
+  const cache = new MemoryWorkloadCache();
   const api = new FakeReportApi();
   const scans: string[] = [];
   const settings: ScanSettings = {
@@ -223,8 +212,8 @@ t.test('a Service created in one namespace rescans that namespace only, after th
   await view.source.start();
   const { cache, api, scans, scheduler, findings } = reports(t, view);
   for (const ns of ['a', 'b']) {
-    cache.namespace(ns);
-    cache.deployment(ns, 'web');
+    cache.namespace(ns, 'enforce');
+    putDeployment(cache, ns, 'web');
   }
   scheduler.start();
   await until('the first full scan', () => scans.length === 1);
@@ -255,8 +244,8 @@ t.test('a Node whose kubelet version changes triggers a full scan', async (t) =>
   await view.source.start();
   const { cache, scans, scheduler } = reports(t, view);
   for (const ns of ['a', 'b']) {
-    cache.namespace(ns);
-    cache.deployment(ns, 'web');
+    cache.namespace(ns, 'enforce');
+    putDeployment(cache, ns, 'web');
   }
   scheduler.start();
   await until('the first full scan', () => scans.length === 1);
@@ -278,8 +267,8 @@ t.test('nothing is told or scanned before the view has synced; the first scan is
   const told: string[] = [];
   view.source.onChange((kind, namespace, name) => told.push(`${kind} ${namespace}/${name}`));
   const { cache, scans, scheduler, findings } = reports(t, view);
-  cache.namespace('a');
-  cache.deployment('a', 'web');
+  cache.namespace('a', 'enforce');
+  putDeployment(cache, 'a', 'web');
   const started = view.source.start();
   scheduler.start();
 

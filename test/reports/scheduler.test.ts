@@ -13,30 +13,13 @@ import { parsePolicyConfig } from '../../src/config/policy.js';
 import { RULES, RULE_IDS } from '../../src/rules/index.js';
 import type { ReportObject } from '../../src/reports/builder.js';
 import { REPORT_FORMATS } from '../../src/reports/format.js';
-import { ReportScheduler, type NamespaceCounts, type ScanSettings, type WorkloadCache } from '../../src/reports/scheduler.js';
-import { slimNamespace, slimWorkload } from '../../src/reports/slim.js';
+import { ReportScheduler, type NamespaceCounts, type ScanSettings } from '../../src/reports/scheduler.js';
+import { slimNamespace } from '../../src/reports/slim.js';
 import { ReportApiError, ReportWriter } from '../../src/reports/writer.js';
 import { FakeReportApi } from '../helpers/fake-report-api.js';
+import { RefusingReportWriter } from '../helpers/refusing-report-writer.js';
 import { reportDeployment } from '../helpers/report-workloads.js';
-
-class Cache implements WorkloadCache {
-  readonly objects = new Map<string, KubernetesObject>();
-  readonly ns = new Map<string, KubernetesObject>();
-  listed = () => true;
-  namespaces = () => [...this.ns.values()];
-  workloads = (namespace: string) => [...this.objects.values()].filter((o) => o.metadata?.namespace === namespace);
-  workloadNamespaces = () => new Set([...this.objects.values()].map((o) => o.metadata?.namespace ?? ''));
-  put(obj: KubernetesObject & { kind: string; apiVersion: string }, rv = '1'): void {
-    const slim = slimWorkload({ ...obj, metadata: { ...obj.metadata, resourceVersion: rv } }, obj.apiVersion, obj.kind);
-    this.objects.set(`${obj.kind}/${obj.metadata?.namespace}/${obj.metadata?.name}`, slim);
-  }
-  remove(kind: string, namespace: string, name: string): void {
-    this.objects.delete(`${kind}/${namespace}/${name}`);
-  }
-  namespace(name: string, mode?: string): void {
-    this.ns.set(name, slimNamespace({ metadata: { name, labels: mode ? { 'gracekeeper.io/mode': mode } : {}, managedFields: [] } } as KubernetesObject));
-  }
-}
+import { MemoryWorkloadCache } from '../helpers/workload-cache.js';
 
 const served = (ns: string) => ({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'web', namespace: ns }, spec: { selector: { app: 'web' }, ports: [{ port: 80, targetPort: 8080 }] } });
 
@@ -58,7 +41,7 @@ const snapshot = (namespaces: string[]) =>
   new SnapshotClusterView({ services: namespaces.map(served), pvcs: [], nodes: [], apiServer: 'v1.37.2', fallbackKubernetesVersion: '1.37' });
 
 function setup(defaultMode: 'off' | 'enforce' = 'off', resyncMs = 3_600_000) {
-  const cache = new Cache();
+  const cache = new MemoryWorkloadCache();
   const api = new FakeReportApi();
   const counts = new Map<string, NamespaceCounts | undefined>();
   // One view object whose contents change, as the live view's informer caches do.
@@ -209,7 +192,7 @@ interface WarnLine {
 }
 
 function bareScheduler(opts: { debounceMs: number; writer?: Pick<ReportWriter, 'sync' | 'refresh'>; resyncMs?: number; retryBaseMs?: number }) {
-  const cache = new Cache();
+  const cache = new MemoryWorkloadCache();
   cache.namespace('shop', 'enforce');
   cache.put(deployment('shop', 'web'));
   const scans: string[] = [];
@@ -325,18 +308,7 @@ t.test('failures in a row back off, doubling up to the resync interval, and star
 
 t.test('a failed changes scan keeps its namespaces: the retry rescans them (not a full scan)', async (t) => {
   const api = new FakeReportApi();
-  const real = new ReportWriter(api);
-  let refuse = 0;
-  const writer: Pick<ReportWriter, 'sync' | 'refresh'> = {
-    refresh: () => real.refresh(),
-    sync: async (desired, complete) => {
-      if (refuse > 0) {
-        refuse--;
-        throw new Error('HTTP 503: the server is currently unable to handle the request');
-      }
-      return real.sync(desired, complete);
-    },
-  };
+  const writer = new RefusingReportWriter(new ReportWriter(api));
   const { scheduler, scans, cache } = bareScheduler({ debounceMs: 0, writer, retryBaseMs: 20 });
   const rules = () => (api.stored.get('shop/gracekeeper') as unknown as ReportObject | undefined)?.results.map((r) => `${r.resources[0]!.name} ${r.policy}`) ?? [];
   scheduler.start();
@@ -344,7 +316,7 @@ t.test('a failed changes scan keeps its namespaces: the retry rescans them (not 
   t.same(scans, ['full']);
   t.same(rules(), []);
 
-  refuse = 2;
+  writer.refusals = 2;
   cache.put(deployment('shop', 'web', { unsafe: true }), '2');
   scheduler.changed('Deployment', 'shop', 'web');
   await until(() => rules().length > 0);
@@ -377,25 +349,14 @@ t.test('a scan whose writes are refused is retried: the API server away during a
 
 t.test('changes that come due while a retry is pending wait for it, then go with it in one scan', async (t) => {
   const api = new FakeReportApi();
-  const real = new ReportWriter(api);
-  let refuse = 0;
-  const writer: Pick<ReportWriter, 'sync' | 'refresh'> = {
-    refresh: () => real.refresh(),
-    sync: async (desired, complete) => {
-      if (refuse > 0) {
-        refuse--;
-        throw new Error('HTTP 503: unavailable');
-      }
-      return real.sync(desired, complete);
-    },
-  };
+  const writer = new RefusingReportWriter(new ReportWriter(api));
   const { scheduler, scans, cache } = bareScheduler({ debounceMs: 0, writer, retryBaseMs: 500 });
   cache.namespace('other', 'enforce');
   scheduler.start();
   await scheduler.idle();
   t.same([...api.stored.keys()], ['shop/gracekeeper']);
 
-  refuse = 1;
+  writer.refusals = 1;
   cache.put(deployment('shop', 'web', { unsafe: true }), '2');
   scheduler.changed('Deployment', 'shop', 'web');
   await until(() => scans.length > 1);
