@@ -15,6 +15,7 @@ import { openLoop, type OpenLoopResult } from './open-loop.js';
 import { cpuMicros, peakRssMb, resetPeakRss } from './proc-stats.js';
 import { startBaseline, startWebhook, type NodeEntry, type RunningServer } from './servers.js';
 import { shippedConfig } from './shipped-config.js';
+import { RULE_IDS } from '../src/rules/index.js';
 
 /** The paths the chart's webhook configurations call for a namespace in enforce mode. */
 export const ENDPOINTS = ['/mutate/enforce', '/validate/enforce'] as const;
@@ -83,7 +84,12 @@ export interface BenchOptions {
   progress?: (line: string) => void;
 }
 
-export type ServerKind = 'baseline' | 'webhook';
+/**
+ * `rules-off` is the webhook with every rule turned off in its config: the same TLS, fastify, JSON parsing, review
+ * decoding, log line and metrics, and an engine with nothing to run. Between it and the baseline is the server's own
+ * cost; between it and `webhook`, the engine's.
+ */
+export type ServerKind = 'baseline' | 'webhook' | 'rules-off';
 
 export interface Row {
   payload: string;
@@ -129,8 +135,8 @@ export interface BenchReport {
   rows: Row[];
   scaling: ScalingPoint[];
   startup: Startup[];
-  /** VmHWM over each server's whole life. */
-  lifetimePeakRssMb: Record<ServerKind, number>;
+  /** VmHWM over each server's whole life (rules-off: absent in reports written before it was measured). */
+  lifetimePeakRssMb: Record<'baseline' | 'webhook', number> & { 'rules-off'?: number };
   /** How the webhook was started: node, its flags and the entry file. */
   webhookCommand: string;
   seconds: number;
@@ -176,7 +182,11 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
   try {
     const certificates = await makeCertificates(dir);
     const configFile = join(dir, 'config.yaml');
-    writeFileSync(configFile, JSON.stringify(shippedConfig(options.valuesFile), null, 2));
+    const config = shippedConfig(options.valuesFile);
+    writeFileSync(configFile, JSON.stringify(config, null, 2));
+    const rulesOffConfigFile = join(dir, 'config-rules-off.yaml');
+    const everyRuleOff = Object.fromEntries(RULE_IDS.map((id) => [id, 'off']));
+    writeFileSync(rulesOffConfigFile, JSON.stringify({ ...config, policy: { ...(config.policy as object), rules: everyRuleOff } }, null, 2));
     const webhookLaunch = { ...options.webhook, configFile, certificates, logDir: dir };
     const baselineLaunch = { ...options.baseline, certificates, logDir: dir };
 
@@ -197,6 +207,9 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     };
     const baseline = await launch('baseline');
     const webhook = await launch('webhook');
+    const rulesOff = await startWebhook({ ...webhookLaunch, configFile: rulesOffConfigFile }, 'rules-off');
+    servers.push(rulesOff);
+    say(`rules-off: ready in ${rulesOff.startToReadyMs.toFixed(0)} ms (pid ${rulesOff.pid}, port ${rulesOff.port})`);
 
     const payloads = mainCorpus().filter((p) => !options.payloads || options.payloads.includes(p.id));
     const rows: Row[] = [];
@@ -204,11 +217,13 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
       const base = await measureRow(baseline, 'baseline', ENDPOINTS[1], payload, plan, certificates);
       rows.push(base);
       say(summaryLine(base));
-      for (const path of ENDPOINTS) {
-        const row = await measureRow(webhook, 'webhook', path, payload, plan, certificates);
-        row.throughputRatio = row.closed.requestsPerSecond / base.closed.requestsPerSecond;
-        rows.push(row);
-        say(summaryLine(row));
+      for (const [server, kind] of [[webhook, 'webhook'], [rulesOff, 'rules-off']] as const) {
+        for (const path of ENDPOINTS) {
+          const row = await measureRow(server, kind, path, payload, plan, certificates);
+          row.throughputRatio = row.closed.requestsPerSecond / base.closed.requestsPerSecond;
+          rows.push(row);
+          say(summaryLine(row));
+        }
       }
     }
 
@@ -222,7 +237,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
       }
     }
 
-    const lifetimePeakRssMb = { baseline: peakRssMb(baseline.pid), webhook: peakRssMb(webhook.pid) };
+    const lifetimePeakRssMb = { baseline: peakRssMb(baseline.pid), webhook: peakRssMb(webhook.pid), 'rules-off': peakRssMb(rulesOff.pid) };
     const webhookCommand = ['node', ...options.webhook.nodeArgs, relative(process.cwd(), options.webhook.entry)].join(' ');
     return { machine, loadAverageAfter: describeMachine().loadAverage, plan, rows, scaling, startup, lifetimePeakRssMb, webhookCommand, seconds: (performance.now() - began) / 1000 };
   } finally {

@@ -124,7 +124,9 @@ function rowsSection(report: BenchReport): string[] {
       `Latency: open loop at the fixed rate shown for ${p.openSeconds} s, ${p.connections} keep-alive connections, measured from the time each request was due. ` +
       `CPU: the server's user + system time over the open-loop run, per request. Peak RSS: VmHWM over this row's runs. ` +
       `Errors: failed connections, timeouts, non-200 answers and answers without the request's uid, both runs. ` +
-      `The baseline ignores the path, so it is measured once per payload.`,
+      `The baseline ignores the path, so it is measured once per payload. ` +
+      `rules-off: the webhook with every rule turned off in its config (same TLS, fastify, parsing, decoding, log line and metrics; ` +
+      `an engine with nothing to run): the gap between it and the baseline is the server's own cost, between it and webhook the engine's.`,
   );
   return lines;
 }

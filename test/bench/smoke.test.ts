@@ -31,9 +31,10 @@ const { report, markdown } = out;
 const finite = (v: number) => Number.isFinite(v) && v >= 0;
 
 t.test('a row per payload for the baseline and each webhook endpoint, each with every figure and no errors', async (t) => {
-  const expected = mainCorpus().flatMap((p) => [`${p.id} baseline`, ...ENDPOINTS.map((e) => `${p.id} webhook ${e}`)]);
+  const servers = ['webhook', 'rules-off'];
+  const expected = mainCorpus().flatMap((p) => [`${p.id} baseline`, ...servers.flatMap((s) => ENDPOINTS.map((e) => `${p.id} ${s} ${e}`))]);
   t.same(
-    report.rows.map((r) => (r.server === 'baseline' ? `${r.payload} baseline` : `${r.payload} webhook ${r.path}`)),
+    report.rows.map((r) => (r.server === 'baseline' ? `${r.payload} baseline` : `${r.payload} ${r.server} ${r.path}`)),
     expected,
   );
   for (const r of report.rows) {
@@ -45,7 +46,7 @@ t.test('a row per payload for the baseline and each webhook endpoint, each with 
     t.ok(finite(r.cpuMicrosPerRequest), `${name}: CPU per request`);
     t.ok(r.peakRssMb > 0, `${name}: peak RSS`);
     t.equal(r.closed.errors + r.open.errors, 0, `${name}: no errors ${r.open.errorSamples.join('; ')}`);
-    if (r.server === 'webhook') {
+    if (r.server !== 'baseline') {
       t.ok(r.throughputRatio !== undefined && r.throughputRatio > 0, `${name}: ratio to the baseline`);
       t.match(r.answer, /^(allowed|denied)/, `${name}: a decision, not an error`);
     }
@@ -56,6 +57,14 @@ t.test('the webhook really works on the typical Pod: it patches on /mutate and w
   const typical = (path: string) => report.rows.find((r) => r.server === 'webhook' && r.payload === 'typical-pod' && r.path === path)?.answer;
   t.match(typical(ENDPOINTS[0]), /patch of \d+ ops/);
   t.match(typical(ENDPOINTS[1]), /\d+ warnings?/);
+});
+
+t.test('the rules-off server runs no rule: the typical Pod is allowed unchanged, with no warning', async (t) => {
+  for (const path of ENDPOINTS) {
+    const row = report.rows.find((r) => r.server === 'rules-off' && r.payload === 'typical-pod' && r.path === path);
+    t.equal(row?.answer, 'allowed', path);
+  }
+  t.ok(report.lifetimePeakRssMb['rules-off']! > 0);
 });
 
 t.test('scaling line, start-up and targets are all measured', async (t) => {
