@@ -15,6 +15,7 @@ import {
   type ServerConfig,
 } from './config/server.js';
 import { ErrorCode, GracekeeperError, isGracekeeperError } from './errors.js';
+import type { BackgroundReports } from './reports/start.js';
 import { RULES, RULE_IDS } from './rules/index.js';
 import { buildApp } from './server/app.js';
 import { disabledClusterView, liveClusterView } from './server/cluster-view.js';
@@ -61,7 +62,7 @@ async function backgroundReports(
     metrics: Metrics;
     logger: Logger;
   },
-): Promise<{ start(): void; stop(): Promise<void> } | undefined> {
+): Promise<BackgroundReports | undefined> {
   if (!config.reports.enabled) return undefined;
   if (!clusterViewEnabled(config, env)) {
     throw new GracekeeperError(ErrorCode.ConfigInvalid, 'needs the live cluster view: set clusterView.enabled (or run in a cluster, or give a kubeconfig)', 'config.reports.enabled');
@@ -120,7 +121,7 @@ async function main(): Promise<void> {
   const metrics = createMetrics({ clusterViewState: () => cluster.state() });
   const readiness = new Readiness({ certificateLoaded: () => true, clusterViewState: () => cluster.state(), configStatus: () => configStatus });
   const settings = new LiveSettings(config, { rules: RULES, ownNamespace: env.POD_NAMESPACE, clusterView: (p) => cluster.viewFor(p) });
-  let reports: { start(): void; stop(): Promise<void> } | undefined;
+  let reports: BackgroundReports | undefined;
   try {
     reports = await backgroundReports(config, env, {
       settings,
@@ -167,6 +168,7 @@ async function main(): Promise<void> {
           apply(next) {
             const restartOnly = restartOnlyChanges(settings.config(), next);
             settings.replace(next);
+            reports?.settingsChanged();
             logger.level = next.logLevel;
             if (restartOnly.length > 0) logger.warn({ fields: restartOnly }, 'config changes that take effect only after a restart');
           },

@@ -30,6 +30,8 @@ export interface BackgroundReportsOptions {
 export interface BackgroundReports {
   start(): void;
   stop(): Promise<void>;
+  /** The config was reloaded (policy, modes, exemptions): every namespace is rescanned once things are quiet. */
+  settingsChanged(): void;
 }
 
 const REQUEST_TIMEOUT_MS = 30_000;
@@ -121,6 +123,9 @@ function createScan(options: BackgroundReportsOptions, kubeConfig: KubeConfig, l
       if (options.clusterChanges && scheduler) unfollow = followClusterView(options.clusterChanges, scheduler);
       scheduler?.start();
     },
+    settingsChanged() {
+      scheduler?.changedEverywhere();
+    },
     async stop() {
       unfollow?.();
       stopping.abort();
@@ -183,6 +188,7 @@ export function createBackgroundReports(options: BackgroundReportsOptions): Back
   });
   return {
     start: () => elector.start(),
+    settingsChanged: () => scan?.settingsChanged(),
     async stop() {
       await elector.stop();
       await stopping;

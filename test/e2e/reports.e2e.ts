@@ -369,3 +369,28 @@ t.test('a Service created (known from the cluster view only) shows after the deb
   t.equal(await metric('gracekeeper_report_scans_total', 'scan="full",result="success"', hourly), 1, 'still the first full scan only');
   t.ok(((await metric('gracekeeper_report_scans_total', 'scan="changes",result="success"', hourly)) ?? 0) >= 1, 'a changes scan of the namespace');
 });
+
+t.test('a config reload (a rule turned off) rescans every namespace after the debounce, not at the next resync', async (t) => {
+  // The only report writer by now (the Lease holders and the other tests' webhooks have stopped), so nothing else
+  // rewrites this namespace's report with the rule still on.
+  await core.createNamespace({ body: { metadata: { name: 'reloaded', labels: { [MODE_LABEL]: 'enforce' } } } });
+  await core.createNamespacedService({ namespace: 'reloaded', body: SERVED_SERVICE });
+  await apps.createNamespacedDeployment({ namespace: 'reloaded', body: deployment('unsafe', { dropsAllPods: true }) });
+  const reportConfig = { enabled: true, resyncSeconds: 3600, debounceSeconds: 1, leaseName: '' };
+  const hourly = await startWebhook({ clusterView: cp, config: { ...webhookConfig(), mode: 'off', reports: reportConfig } });
+  t.teardown(() => hourly.stop());
+  const first = await waitFor('the report in reloaded', async () => {
+    const r = await readReport('reloaded');
+    return r && lines(r).length > 0 ? r : undefined;
+  }, { timeoutMs: 60_000 });
+  t.same(lines(first), ['Deployment/unsafe rollout-drops-all-pods fail']);
+
+  hourly.writeConfig({ ...webhookConfig({ rules: { 'rollout-drops-all-pods': 'off' } }), mode: 'off', reports: reportConfig });
+  const after = await waitFor('the finding of the rule turned off to go', async () => {
+    const r = await readReport('reloaded');
+    return r && lines(r).length === 0 ? r : undefined;
+  }, { timeoutMs: 60_000 });
+  t.equal(after.summary.fail, 0, 'the report stays, without the finding');
+  t.match(hourly.logTail(200), /config reloaded/);
+  t.equal(await metric('gracekeeper_report_scans_total', 'scan="full",result="success"', hourly), 2, 'one full scan at start, one after the reload (the resync is an hour away)');
+});
