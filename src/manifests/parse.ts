@@ -1,4 +1,4 @@
-import { isMap, isPair, isScalar, isSeq, LineCounter, type Document, type Node } from 'yaml';
+import { isCollection, isMap, isPair, isScalar, isSeq, LineCounter, visit, type Document, type Node } from 'yaml';
 import { ErrorCode, GracekeeperError } from '../errors.js';
 import type { KubeObject } from '../engine/types.js';
 import { isObject } from '../engine/workload.js';
@@ -65,6 +65,27 @@ export function manifestLine(parsed: ParsedManifests, m: Manifest, pointer: stri
   return doc ? lineOfPointer(doc, parsed.lines, `${m.pointer}${pointer === '/' ? '' : pointer}`) : m.line;
 }
 
+/** Added to syntax errors of a text holding `{{`: the usual cause is a chart's template read before rendering. */
+const TEMPLATE_HINT = " (the file holds '{{ }}': an unrendered Helm or Go template? Render it first, e.g. with helm template)";
+
+/**
+ * The first mapping key that is a mapping or a list (`type: {{ .Values.type }}` reads as one): sigs.k8s.io/yaml
+ * refuses such a key, and converting it to an object would make up a string key.
+ */
+function firstCollectionKey(doc: Document.Parsed): Node | undefined {
+  let found: Node | undefined;
+  visit(doc, {
+    Pair(_, pair) {
+      if (isCollection(pair.key)) {
+        found = pair.key;
+        return visit.BREAK;
+      }
+      return undefined;
+    },
+  });
+  return found;
+}
+
 /** Expands `kind: List` (and `*List` kinds from `kubectl get -o yaml`) into its items, with their pointers. */
 function expand(obj: KubeObject, pointer: string): Array<{ object: KubeObject; pointer: string }> {
   if (typeof obj.kind === 'string' && obj.kind.endsWith('List') && Array.isArray(obj.items)) {
@@ -83,12 +104,19 @@ export function parseManifests(text: string, file: string): ParsedManifests {
   const lines = new LineCounter();
   const result: ParsedManifests = { manifests: [], errors: [], documents: parseManifestDocuments(text, lines), lines };
   const lineAt = (offset: number) => lines.linePos(offset).line;
+  const hint = text.includes('{{') ? TEMPLATE_HINT : '';
   result.documents.forEach((doc, index) => {
     if (doc.errors.length > 0) {
       const err = doc.errors[0]!;
       result.errors.push(
-        new GracekeeperError(ErrorCode.ManifestSyntax, err.message.split('\n')[0] ?? 'YAML syntax error', `${file}:${lineAt(err.pos[0])}`),
+        new GracekeeperError(ErrorCode.ManifestSyntax, `${err.message.split('\n')[0] ?? 'YAML syntax error'}${hint}`, `${file}:${lineAt(err.pos[0])}`),
       );
+      return;
+    }
+    const collectionKey = firstCollectionKey(doc);
+    if (collectionKey) {
+      const message = `a mapping key is itself a mapping or a list, which Kubernetes cannot read${hint}`;
+      result.errors.push(new GracekeeperError(ErrorCode.ManifestSyntax, message, `${file}:${lineAt(collectionKey.range?.[0] ?? doc.range[0])}`));
       return;
     }
     let value: unknown;

@@ -97,11 +97,16 @@ function goYamlTags(tags: Tags): Tags {
 // resolveKnownTags off: an explicit !!timestamp or !!binary stays a string, as go-yaml v2 gives it to JSON.
 const SCHEMA = { version: '1.1', schema: 'yaml-1.1', customTags: goYamlTags, merge: true, resolveKnownTags: false } as const;
 
-/** Parse options for manifests: YAML 1.1 as go-yaml v2 reads it, duplicate keys allowed (the last one wins). */
+/**
+ * Parse options for manifests: YAML 1.1 as go-yaml v2 reads it, duplicate keys allowed (the last one wins). The
+ * library's own warnings stay off stderr (it would print a Node process warning for a mapping used as a key): what
+ * is wrong with a document is reported by the reader, with file and line.
+ */
 export const MANIFEST_PARSE_OPTIONS: ParseOptions & DocumentOptions & SchemaOptions = {
   ...SCHEMA,
   prettyErrors: false,
   uniqueKeys: false,
+  logLevel: 'error',
 };
 
 /** Every document of a manifest text, read with Kubernetes' YAML rules. The one reader of manifests. */

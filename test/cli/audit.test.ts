@@ -156,6 +156,40 @@ t.test('--output json follows the schema and its summary agrees with the finding
   t.match(errors, [{ code: 'MANIFEST_SYNTAX', where: `${join(dir, 'b.yaml')}:5` }]);
 });
 
+t.test('an unrendered Helm template: each bad document named by line, with a hint, and nothing else on stderr', async (t) => {
+  const template = [
+    'apiVersion: v1',
+    'kind: Service',
+    'metadata:',
+    '  name: web',
+    'spec:',
+    '  type: {{ .Values.serviceType }}',
+    '---',
+    'apiVersion: apps/v1',
+    'kind: Deployment',
+    'metadata:',
+    '  name: web',
+    'spec:',
+    '  template:',
+    '    spec:',
+    '      containers:',
+    '      - name: web',
+    '        image: {{ .Values.image.repository }}:{{ .Values.image.tag }}',
+    '',
+  ].join('\n');
+  const dir = t.testdir({ 'web.yaml': template });
+  const r = await cli(['audit', join(dir, 'web.yaml')]);
+  t.equal(r.code, 2);
+  const hint = "(the file holds '{{ }}': an unrendered Helm or Go template? Render it first, e.g. with helm template)";
+  t.same(r.stderr.trimEnd().split('\n'), [
+    // sigs.k8s.io/yaml refuses a mapping as a key ("unsupported map key"): not a Service with a made-up type.
+    `error: ${join(dir, 'web.yaml')}:6: a mapping key is itself a mapping or a list, which Kubernetes cannot read ${hint}`,
+    `error: ${join(dir, 'web.yaml')}:17: Unexpected scalar at node end ${hint}`,
+  ]);
+  const plain = await cli(['audit', '-'], { stdin: 'apiVersion: v1\nkind: ConfigMap\ndata:\n  a: "1"\n\tb: "2"\n' });
+  t.notMatch(plain.stderr, 'helm template', 'no template hint for a file without {{');
+});
+
 t.test('stdin: `-` reads standard input', async (t) => {
   const r = await cli(['audit', '-o', 'json', '-'], { stdin: WEB });
   t.equal(r.code, 0);
