@@ -6,6 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { join, relative } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { RULE_IDS } from '../src/rules/index.js';
 import { makeTempDir, removeTempDir } from '../test/cluster/processes.js';
 import { makeCertificates, type BenchCertificates } from './certificates.js';
 import { closedLoop, type ClosedLoopResult } from './closed-loop.js';
@@ -15,7 +16,6 @@ import { openLoop, type OpenLoopResult } from './open-loop.js';
 import { cpuMicros, peakRssMb, resetPeakRss } from './proc-stats.js';
 import { startBaseline, startWebhook, type NodeEntry, type RunningServer } from './servers.js';
 import { shippedConfig } from './shipped-config.js';
-import { RULE_IDS } from '../src/rules/index.js';
 
 /** The paths the chart's webhook configurations call for a namespace in enforce mode. */
 export const ENDPOINTS = ['/mutate/enforce', '/validate/enforce'] as const;
@@ -135,8 +135,8 @@ export interface BenchReport {
   rows: Row[];
   scaling: ScalingPoint[];
   startup: Startup[];
-  /** VmHWM over each server's whole life (rules-off: absent in reports written before it was measured). */
-  lifetimePeakRssMb: Record<'baseline' | 'webhook', number> & { 'rules-off'?: number };
+  /** VmHWM over each server's whole life. */
+  lifetimePeakRssMb: Record<ServerKind, number>;
   /** How the webhook was started: node, its flags and the entry file. */
   webhookCommand: string;
   seconds: number;

@@ -376,8 +376,12 @@ t.test('a config reload (a rule turned off) rescans every namespace after the de
   await core.createNamespace({ body: { metadata: { name: 'reloaded', labels: { [MODE_LABEL]: 'enforce' } } } });
   await core.createNamespacedService({ namespace: 'reloaded', body: SERVED_SERVICE });
   await apps.createNamespacedDeployment({ namespace: 'reloaded', body: deployment('unsafe', { dropsAllPods: true }) });
-  const reportConfig = { enabled: true, resyncSeconds: 3600, debounceSeconds: 1, leaseName: '' };
-  const hourly = await startWebhook({ clusterView: cp, config: { ...webhookConfig(), mode: 'off', reports: reportConfig } });
+  const config = (policy: Record<string, unknown> = {}) => ({
+    ...webhookConfig(policy),
+    mode: 'off',
+    reports: { enabled: true, resyncSeconds: 3600, debounceSeconds: 1, leaseName: '' },
+  });
+  const hourly = await startWebhook({ clusterView: cp, config: config() });
   t.teardown(() => hourly.stop());
   const first = await waitFor('the report in reloaded', async () => {
     const r = await readReport('reloaded');
@@ -385,7 +389,7 @@ t.test('a config reload (a rule turned off) rescans every namespace after the de
   }, { timeoutMs: 60_000 });
   t.same(lines(first), ['Deployment/unsafe rollout-drops-all-pods fail']);
 
-  hourly.writeConfig({ ...webhookConfig({ rules: { 'rollout-drops-all-pods': 'off' } }), mode: 'off', reports: reportConfig });
+  hourly.writeConfig(config({ rules: { 'rollout-drops-all-pods': 'off' } }));
   const after = await waitFor('the finding of the rule turned off to go', async () => {
     const r = await readReport('reloaded');
     return r && lines(r).length === 0 ? r : undefined;
