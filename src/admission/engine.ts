@@ -1,5 +1,5 @@
 import type { Mode } from '../config/server.js';
-import { evaluate, type Evaluation } from '../engine/evaluate.js';
+import { evaluate, type EvaluateOptions, type Evaluation } from '../engine/evaluate.js';
 import { readSkip } from '../engine/skips.js';
 import type { KubeObject, Rule, RuleContext } from '../engine/types.js';
 import { ErrorCode, GracekeeperError, isGracekeeperError } from '../errors.js';
@@ -14,13 +14,10 @@ export interface Engine {
 
 export type EngineResult = { evaluation: Evaluation | null } | { unreadable: GracekeeperError };
 
-/**
- * Runs the engine; an object of the wrong shape is a result, anything else thrown is a bug and propagates.
- * `fix`: compute the patch; `listFixes` (default true with `fix`): also say which fixes answered an issue.
- */
-export function runEngine(obj: KubeObject, engine: Engine, fix: boolean, listFixes = true): EngineResult {
+/** Runs the engine; an object of the wrong shape is a result, anything else thrown is a bug and propagates. */
+export function runEngine(obj: KubeObject, engine: Engine, options: EvaluateOptions): EngineResult {
   try {
-    return { evaluation: evaluate(obj, engine.rules, engine.context, { fix, listFixes }) };
+    return { evaluation: evaluate(obj, engine.rules, engine.context, options) };
   } catch (e) {
     if (isGracekeeperError(e) && e.code === ErrorCode.WorkloadUnreadable) return { unreadable: e };
     throw e;

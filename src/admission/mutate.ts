@@ -16,7 +16,7 @@ export function mutate(request: AdmissionRequest, mode: Mode, engine: Engine): O
   if (request.operation !== 'CREATE') return allowed(uid, `${request.operation} is never mutated`);
 
   // Enforce answers with the patch alone; audit lists the fixes it would make.
-  const result = runEngine(request.object!, engine, true, mode !== 'enforce');
+  const result = runEngine(request.object!, engine, { fix: true, listFixes: mode !== 'enforce' });
   if ('unreadable' in result) return unreadableOutcome(uid, result.unreadable, mode);
   const evaluation = result.evaluation;
   if (!evaluation) return allowed(uid, 'no pod spec');

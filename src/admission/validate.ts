@@ -12,7 +12,7 @@ const problemKey = (f: Finding) => `${f.rule}\u0000${f.container ?? f.path}`;
 
 function preExisting(request: AdmissionRequest, engine: Engine): Set<string> {
   if (request.operation !== 'UPDATE' || !request.oldObject) return new Set();
-  const old = runEngine(request.oldObject as KubeObject, engine, false);
+  const old = runEngine(request.oldObject as KubeObject, engine, { fix: false });
   return 'evaluation' in old && old.evaluation ? new Set(old.evaluation.findings.map(problemKey)) : new Set();
 }
 
@@ -62,15 +62,18 @@ export function validate(request: AdmissionRequest, mode: Mode, engine: Engine):
   if (!isWorkloadKind(obj.kind)) return allowed(uid, 'not a workload');
   if (beingDeleted(obj)) return allowed(uid, 'being deleted');
 
+  // A controller's warnings say which fixes its Pods get; the patch itself is /mutate's business.
   const isController = obj.kind !== 'Pod';
-  const result = runEngine(obj, engine, isController);
+  const result = runEngine(obj, engine, { fix: isController, patch: false });
   if ('unreadable' in result) return unreadableOutcome(uid, result.unreadable, mode);
   const evaluation = result.evaluation;
   if (!evaluation) return allowed(uid, 'no pod spec');
 
   const exemption = exemptionOf(evaluation);
-  const existing = preExisting(request, engine);
   const owner = controllingOwner(obj);
+  // Only a deny finding can be excused as pre-existing, so the old object is evaluated only when there is one.
+  const mayDeny = !owner && evaluation.findings.some((f) => f.action === 'deny');
+  const existing = mayDeny ? preExisting(request, engine) : new Set<string>();
   const deniable = (f: Finding) => f.action === 'deny' && !owner && !existing.has(problemKey(f));
   const denies = evaluation.findings.filter(deniable);
   const fixedRules = new Set(evaluation.fixes.map((f) => f.rule));

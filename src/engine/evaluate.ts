@@ -14,6 +14,11 @@ export interface EvaluateOptions {
    * Default true; the mutating webhook in enforce mode answers with the patch alone and turns it off.
    */
   listFixes?: boolean;
+  /**
+   * With `fix`: also diff the fixed pod spec into Evaluation.patch and keep Evaluation.fixed. Default true; callers
+   * that need only the list of fixes (the validating webhook, the report scan) turn it off and skip the diff.
+   */
+  patch?: boolean;
   /** Run only these rule ids (fixture tests); default every rule. */
   only?: readonly string[];
 }
@@ -31,9 +36,12 @@ export interface Evaluation {
   findings: Finding[];
   /** Fixes in the order applied (empty unless options.fix). */
   fixes: AppliedFix[];
-  /** JSON Patch from the object as given to the fixed object (empty unless options.fix). */
+  /** JSON Patch from the object as given to the fixed object (empty unless options.fix, and with options.patch false). */
   patch: Operation[];
-  /** The fixed object, when a fix changed anything; it shares everything but the pod spec with the input. */
+  /**
+   * The fixed object, when a fix changed anything (never with options.patch false); it shares everything but the
+   * pod spec with the input.
+   */
   fixed?: KubeObject;
 }
 
@@ -123,7 +131,7 @@ export function evaluate(obj: KubeObject, rules: readonly Rule[], ctx: RuleConte
     result.fixes = [];
     return result;
   }
-  if (fixesRan) {
+  if (fixesRan && options.patch !== false) {
     result.patch = jsonpatch
       .compare(workload.podSpec, podSpec)
       .map((op) => ({ ...op, path: `${workload.pointer}${op.path}` }) as Operation);

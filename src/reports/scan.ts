@@ -28,7 +28,7 @@ export const reportedItself = (obj: KubernetesObject): boolean => obj.metadata?.
 export function scanWorkload(obj: KubernetesObject, namespace: string, rules: readonly Rule[], ctx: RuleContext): ScannedWorkload | null {
   const ref = refOf(obj, namespace);
   try {
-    const result = evaluate(obj as KubeObject, rules, ctx, { fix: true });
+    const result = evaluate(obj as KubeObject, rules, ctx, { fix: true, patch: false });
     if (!result) return null;
     return { ref, outcome: { findings: result.findings, fixedRules: result.fixes.map((f) => f.rule) } };
   } catch (e) {
