@@ -71,10 +71,10 @@ export function validate(request: AdmissionRequest, mode: Mode, engine: Engine):
 
   const exemption = exemptionOf(evaluation);
   const owner = controllingOwner(obj);
-  // Only a deny finding can be excused as pre-existing, so the old object is evaluated only when there is one.
-  const mayDeny = !owner && evaluation.findings.some((f) => f.action === 'deny');
-  const existing = mayDeny ? preExisting(request, engine) : new Set<string>();
-  const deniable = (f: Finding) => f.action === 'deny' && !owner && !existing.has(problemKey(f));
+  // Evaluated on first use: only a deny finding is looked up, and most reviews have none.
+  let existing: Set<string> | undefined;
+  const isExisting = (f: Finding) => (existing ??= preExisting(request, engine)).has(problemKey(f));
+  const deniable = (f: Finding) => f.action === 'deny' && !owner && !isExisting(f);
   const denies = evaluation.findings.filter(deniable);
   const fixedRules = new Set(evaluation.fixes.map((f) => f.rule));
   const fixNote = mode === 'enforce' ? 'Pods get a fix' : 'fixable';

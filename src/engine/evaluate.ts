@@ -36,7 +36,7 @@ export interface Evaluation {
   findings: Finding[];
   /** Fixes in the order applied (empty unless options.fix). */
   fixes: AppliedFix[];
-  /** JSON Patch from the object as given to the fixed object (empty unless options.fix, and with options.patch false). */
+  /** JSON Patch from the object as given to the fixed object (empty without options.fix, or with options.patch false). */
   patch: Operation[];
   /**
    * The fixed object, when a fix changed anything (never with options.patch false); it shares everything but the
